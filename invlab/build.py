@@ -1,0 +1,228 @@
+"""Build the student labs from the solutions with nbgrader's own preprocessors.
+
+    python -m invlab.build            # solutions/*.ipynb -> labs/*.ipynb  (`make labs`)
+    python -m invlab.build --check    # exit 1 if labs/ is stale
+
+A solution notebook is the single source of its lab:
+
+* exercise code sits between ``# BEGIN SOLUTION`` / ``# END SOLUTION``;
+* graded cells carry nbgrader schema-3 metadata (``grade``, ``grade_id``, ``points``,
+  ``locked``) and may hold ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
+
+``nbgrader generate_assignment`` runs in a temporary course directory: solutions become
+``raise NotImplementedError()``, hidden tests go, outputs are cleared, cells are locked
+and checksummed. Before that, the course's one setting — the repository URL in
+``pyproject.toml`` (``[tool.invlab] repository``) — is written into every solution's
+install cell and Colab badge.
+
+The cell helpers below (:func:`markdown`, :func:`code`, :func:`solution`, :func:`graded`)
+write that metadata for authors and tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+LABS = ROOT / "labs"
+
+__all__ = ["markdown", "code", "solution", "graded", "new_notebook", "lab_notebooks",
+           "find_lab", "repository_url", "colab_url", "apply_repository", "run_nbgrader",
+           "make_course", "build_labs", "stale_labs"]
+
+
+# ---------------------------------------------------------------- authoring helpers
+def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    m = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+         "solution": solution, "task": False}
+    if points is not None:
+        m["points"] = points
+    return {"nbgrader": m}
+
+
+def markdown(text: str, grade_id: Optional[str] = None):
+    """A markdown cell; locked (read-only for students) when given a ``grade_id``."""
+    meta = _meta(grade_id, locked=True) if grade_id else {}
+    return nbformat.v4.new_markdown_cell(text.strip("\n"), metadata=meta)
+
+
+def code(source: str, grade_id: Optional[str] = None):
+    """A code cell the student runs as given; locked when given a ``grade_id``."""
+    meta = _meta(grade_id, locked=True) if grade_id else {}
+    return nbformat.v4.new_code_cell(source.strip("\n"), metadata=meta)
+
+
+def solution(source: str, grade_id: str):
+    """An exercise cell: its ``# BEGIN SOLUTION`` region is blanked in the lab."""
+    if "# BEGIN SOLUTION" not in source:
+        raise ValueError(f"solution cell {grade_id!r} has no '# BEGIN SOLUTION' region")
+    return nbformat.v4.new_code_cell(source.strip("\n"), metadata=_meta(grade_id, solution=True))
+
+
+def graded(source: str, grade_id: str, points: float):
+    """A locked, autograded test cell worth ``points``."""
+    return nbformat.v4.new_code_cell(source.strip("\n"),
+                                     metadata=_meta(grade_id, grade=True, locked=True, points=points))
+
+
+def new_notebook(cells: Iterable) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+# ---------------------------------------------------------------- the course's setting
+def lab_notebooks(folder: Path = SOLUTIONS) -> List[Path]:
+    """The lab notebooks of a folder, ``NN_topic.ipynb``, in order."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def find_lab(lab: str, folder: Path = SOLUTIONS) -> Path:
+    """The notebook of ``lab`` ("01" or "01_irevnet") in ``folder``."""
+    found = [p for p in lab_notebooks(folder) if p.stem == lab or p.stem.split("_")[0] == lab]
+    if len(found) != 1:
+        names = ", ".join(p.stem for p in lab_notebooks(folder)) or "none"
+        raise ValueError(f"lab {lab!r} matches {len(found)} notebooks in {folder}; labs there: {names}")
+    return found[0]
+
+
+def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """The repository URL from ``[tool.invlab] repository`` in pyproject.toml."""
+    import tomllib
+    with open(pyproject, "rb") as fh:
+        url = tomllib.load(fh)["tool"]["invlab"]["repository"].rstrip("/")
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise ValueError(f"[tool.invlab] repository must look like https://github.com/OWNER/REPO, got {url!r}")
+    return url
+
+
+def colab_url(repo: str, lab_name: str, branch: str = "main") -> str:
+    owner_repo = repo.split("github.com/", 1)[1]
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/labs/{lab_name}.ipynb"
+
+
+_REPO_LINE = re.compile(r'^REPO_URL = ".*"$', re.M)
+_COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/labs/(\w+)\.ipynb")
+
+
+def apply_repository(nb: nbformat.NotebookNode, repo: str) -> bool:
+    """Write ``repo`` into the install cell and the Colab badge; True if anything changed."""
+    changed = False
+    for cell in nb.cells:
+        new = _REPO_LINE.sub(f'REPO_URL = "{repo}"', cell.source)
+        new = _COLAB_LINK.sub(lambda m: colab_url(repo, m.group(1)), new)
+        if new != cell.source:
+            cell.source, changed = new, True
+    return changed
+
+
+# ---------------------------------------------------------------- nbgrader
+def run_nbgrader(course: Path, *args: str, timeout: Optional[float] = None,
+                 extra_env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in the course directory ``course`` (this Python's nbgrader)."""
+    env = dict(os.environ)
+    # nbgrader shells out to `alembic`, which lives beside this interpreter.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
+    return subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def make_course(course: Path, sources: Iterable[Path], repo: Optional[str] = None) -> List[str]:
+    """Put each solution into ``course/source/NAME/NAME.ipynb`` and release it.
+
+    Returns the assignment names. Raises RuntimeError with nbgrader's log on failure.
+    """
+    names = []
+    for src in sources:
+        name = Path(src).stem
+        nb = nbformat.read(src, as_version=4)
+        if repo:
+            apply_repository(nb, repo)
+        dest = course / "source" / name
+        dest.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest / f"{name}.ipynb")
+        proc = run_nbgrader(course, "generate_assignment", name, "--force")
+        out = course / "release" / name / f"{name}.ipynb"
+        if proc.returncode != 0 or not out.exists() or "ERROR" in proc.stderr:
+            raise RuntimeError(f"nbgrader generate_assignment failed for {src}:\n{proc.stderr[-4000:]}")
+        names.append(name)
+    return names
+
+
+def _normalise(path: Path) -> str:
+    nb = json.loads(Path(path).read_text())
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def build_labs(solutions: Path = SOLUTIONS, labs: Path = LABS, write_solutions: bool = True) -> List[Path]:
+    """Regenerate every lab in ``labs`` from ``solutions``; returns the written paths."""
+    repo = repository_url()
+    sources = lab_notebooks(solutions)
+    if not sources:
+        raise ValueError(f"no lab notebooks (NN_topic.ipynb) in {solutions}")
+    if write_solutions:  # keep the single setting in the sources too
+        for src in sources:
+            nb = nbformat.read(src, as_version=4)
+            if apply_repository(nb, repo):
+                nbformat.write(nb, src)
+    labs.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="invlab-build-") as tmp:
+        names = make_course(Path(tmp), sources, repo)
+        for name in names:
+            dest = labs / f"{name}.ipynb"
+            dest.write_text(_normalise(Path(tmp) / "release" / name / f"{name}.ipynb"))
+            written.append(dest)
+    return written
+
+
+def stale_labs(solutions: Path = SOLUTIONS, labs: Path = LABS) -> List[str]:
+    """Labs that differ from a fresh build (or are missing, or have no solution)."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="invlab-check-") as tmp:
+        fresh = Path(tmp) / "labs"
+        build_labs(solutions, fresh, write_solutions=False)
+        for p in sorted(fresh.glob("*.ipynb")):
+            ours = labs / p.name
+            if not ours.exists():
+                problems.append(f"{ours} is missing")
+            elif _normalise(ours) != p.read_text():
+                problems.append(f"{ours} differs from solutions/{p.name} built afresh")
+        for p in sorted(labs.glob("*.ipynb")):
+            if not (fresh / p.name).exists():
+                problems.append(f"{p} has no solution notebook")
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m invlab.build", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only report whether labs/ is stale")
+    args = ap.parse_args(argv)
+    if args.check:
+        problems = stale_labs()
+        for p in problems:
+            print(p)
+        print("labs/ is up to date" if not problems else "labs/ is stale: run `make labs`")
+        return 1 if problems else 0
+    for path in build_labs():
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Checks for graded cells: each failure says, in the student's terms, what is wrong.
+
+A check raises :class:`CheckFailed` (an ``AssertionError``) with a message such as
+``psi(x) has shape (2, 4, 7, 7); expected (2, 16, 7, 7)``, or returns quietly.
+:func:`passed` prints the pass line at the end of a graded cell (to stdout: nbgrader
+counts anything on stderr as a failure).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import torch
+
+from .base import default_rtol, relative_error
+
+__all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
+           "check_equal", "check_invertible", "check_between", "passed"]
+
+
+class CheckFailed(AssertionError):
+    """A graded check failed; the message says what to fix."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def _shape(t) -> str:
+    return str(tuple(t.shape))
+
+
+def check_tensor(name: str, value, dtype: Optional[torch.dtype] = None) -> None:
+    """``value`` must be a tensor (of ``dtype`` when given) without NaN or inf."""
+    check(isinstance(value, torch.Tensor),
+          f"{name} should be a torch.Tensor, but it is a {type(value).__name__}"
+          + (" (did you forget to return it?)" if value is None else ""))
+    if dtype is not None:
+        check(value.dtype == dtype, f"{name} has dtype {value.dtype}; expected {dtype}")
+    if value.is_floating_point():
+        check(bool(torch.isfinite(value).all()), f"{name} contains NaN or inf values")
+
+
+def check_shape(name: str, value, expected: Sequence[int]) -> None:
+    """``value`` must be a tensor of shape ``expected``."""
+    check_tensor(name, value)
+    expected = tuple(int(s) for s in expected)
+    check(tuple(value.shape) == expected, f"{name} has shape {_shape(value)}; expected {expected}")
+
+
+def check_equal(name: str, actual, expected) -> None:
+    """Exact equality (tensors: same shape and values; else ``==``)."""
+    if isinstance(expected, torch.Tensor):
+        check_shape(name, actual, expected.shape)
+        bad = (actual != expected.to(actual.device)).sum().item()
+        check(bad == 0, f"{name} differs from the expected values in {bad} of "
+                        f"{expected.numel()} entries")
+    else:
+        check(actual == expected, f"{name} is {actual!r}; expected {expected!r}")
+
+
+def check_close(name: str, actual, expected, rtol: float = 1e-5, atol: float = 1e-6,
+                hint: str = "") -> None:
+    """``actual`` ≈ ``expected`` elementwise (``torch.allclose`` semantics)."""
+    if isinstance(expected, torch.Tensor):
+        check_shape(name, actual, expected.shape)
+        expected = expected.to(actual.device, actual.dtype)
+        if not torch.allclose(actual, expected, rtol=rtol, atol=atol):
+            diff = (actual - expected).abs().max().item()
+            raise CheckFailed(f"{name} is not close to the expected values: the largest "
+                              f"difference is {diff:.3g}" + (f". {hint}" if hint else ""))
+    else:
+        ok = abs(float(actual) - float(expected)) <= atol + rtol * abs(float(expected))
+        check(ok, f"{name} is {float(actual):.6g}; expected {float(expected):.6g}"
+                  + (f". {hint}" if hint else ""))
+
+
+def check_between(name: str, value, low: float = float("-inf"), high: float = float("inf"),
+                  hint: str = "") -> None:
+    """``low ≤ value ≤ high`` for a number."""
+    check(isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.numel() == 1),
+          f"{name} should be a number, but it is a {type(value).__name__}")
+    v = float(value)
+    check(low <= v <= high, f"{name} is {v:.6g}; expected it between {low:g} and {high:g}"
+                            + (f". {hint}" if hint else ""))
+
+
+def check_invertible(name: str, forward: Callable, inverse: Callable, x: torch.Tensor,
+                     rtol: Optional[float] = None) -> float:
+    """``inverse(forward(x))`` must give ``x`` back; returns the relative error."""
+    rtol = default_rtol(x.dtype) if rtol is None else rtol
+    with torch.no_grad():
+        y = forward(x)
+        check(isinstance(y, torch.Tensor),
+              f"{name}: the forward pass returned a {type(y).__name__}; expected a tensor")
+        x_rec = inverse(y)
+    check_shape(f"{name}: inverse(forward(x))", x_rec, x.shape)
+    err = relative_error(x, x_rec)
+    check(err <= rtol, f"{name} does not invert exactly: ‖x − inverse(forward(x))‖/‖x‖ = "
+                       f"{err:.2e}, expected ≤ {rtol:.0e}")
+    return err
+
+
+def passed(what: str) -> None:
+    """Print the pass line of a graded cell."""
+    print(f"✔ {what}: all checks passed.")

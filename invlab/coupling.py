@@ -1,0 +1,551 @@
+"""Coupling blocks and the other building blocks of a normalising flow.
+
+Every block follows the contract of :mod:`invlab.base`: ``forward_with_log_det(x)``
+returns ``(y, log_det)`` with ``log_det = log |det ∂y/∂x|`` of shape ``(B,)``, and
+``inverse_with_log_det(y)`` returns ``(x, -log_det)``.
+
+Inputs are ``(B, D)`` batches; the features live in dim 1, so every block also takes
+``(B, C, H, W)`` images and then works on the channels (a coupling splits the channels,
+so it needs a subnetwork that maps images to images, e.g. a small CNN).
+
+Blocks:
+
+* :class:`AdditiveCoupling` (NICE), :class:`AffineCoupling` (RealNVP, soft clamp);
+* :class:`Permutation`, :class:`Reverse` (shuffle the features between couplings);
+* :class:`ActNorm` (per-feature scale and bias, data-dependent initialisation);
+* :class:`InvertibleLinear`, :class:`InvertibleConv1x1` (a learned invertible matrix);
+* :class:`SequenceINN` (a chain of blocks, log-dets summed);
+* :func:`mlp`, the default subnetwork factory ``subnet(c_in, c_out) -> nn.Module``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from invlab.base import InvertibleModule, VolumePreserving
+
+__all__ = ["mlp", "AdditiveCoupling", "AffineCoupling", "Permutation", "Reverse", "ActNorm",
+           "InvertibleLinear", "InvertibleConv1x1", "SequenceINN"]
+
+SubnetFactory = Callable[[int, int], nn.Module]
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_int(owner: str, name: str, value, minimum: int) -> int:
+    """``value`` must be an int ≥ ``minimum`` (bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {name} must be an int ≥ {minimum}, "
+                        f"got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be an int ≥ {minimum}, got {value}")
+    return value
+
+
+def _check_input(owner: str, x, dim: int, name: str = "x", image_only: bool = False):
+    """``x`` must be a floating tensor of shape (B, dim) or (B, dim, H, W)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype "
+                        f"{str(x.dtype).replace('torch.', '')}; convert it with .float()")
+    shapes = (4,) if image_only else (2, 4)
+    if x.dim() not in shapes:
+        expected = (f"(B, {dim}, H, W)" if image_only
+                    else f"(B, {dim}) or (B, {dim}, H, W)")
+        raise ValueError(f"{owner}: {name} must have shape {expected}, "
+                         f"got shape {tuple(x.shape)}")
+    if x.shape[1] != dim:
+        what = "channels" if x.dim() == 4 else "features"
+        raise ValueError(f"{owner}: {name} has {x.shape[1]} {what} (dim 1 of shape "
+                         f"{tuple(x.shape)}); expected dim={dim}")
+
+
+def _make_subnet(owner: str, subnet, c_in: int, c_out: int) -> nn.Module:
+    if not callable(subnet):
+        raise TypeError(f"{owner}: subnet must be a factory subnet(c_in, c_out) -> nn.Module, "
+                        f"got {type(subnet).__name__}")
+    net = subnet(c_in, c_out)
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"{owner}: subnet({c_in}, {c_out}) must return an nn.Module, "
+                        f"got {type(net).__name__}")
+    return net
+
+
+def _run_subnet(owner: str, net: nn.Module, h: torch.Tensor, c_out: int) -> torch.Tensor:
+    out = net(h)
+    if (not isinstance(out, torch.Tensor) or out.dim() != h.dim()
+            or out.shape[0] != h.shape[0] or out.shape[1] != c_out
+            or out.shape[2:] != h.shape[2:]):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        want = (h.shape[0], c_out) + tuple(h.shape[2:])
+        raise ValueError(f"{owner}: subnet output must have shape {want} for an input of "
+                         f"shape {tuple(h.shape)}, got {got}")
+    return out
+
+
+def _sum_per_sample(s: torch.Tensor) -> torch.Tensor:
+    """Sum over every dim but the batch one: (B, ...) -> (B,)."""
+    return s.flatten(1).sum(1)
+
+
+# --------------------------------------------------------------------------- subnet
+
+def mlp(c_in: int, c_out: int, hidden: int = 64, depth: int = 2) -> nn.Sequential:
+    """The default subnetwork factory: an MLP ``(B, c_in) -> (B, c_out)``.
+
+    ``depth`` hidden layers of width ``hidden`` with ReLU, then a linear output layer
+    that is **zero-initialised**, so a fresh coupling block starts as the identity.
+
+    >>> net = mlp(3, 4, hidden=8)
+    >>> net(torch.randn(5, 3)).shape
+    torch.Size([5, 4])
+    >>> bool((net(torch.randn(5, 3)) == 0).all())   # zero last layer
+    True
+    """
+    _check_int("mlp", "c_in", c_in, 1)
+    _check_int("mlp", "c_out", c_out, 1)
+    _check_int("mlp", "hidden", hidden, 1)
+    _check_int("mlp", "depth", depth, 1)
+    layers = [nn.Linear(c_in, hidden), nn.ReLU()]
+    for _ in range(depth - 1):
+        layers += [nn.Linear(hidden, hidden), nn.ReLU()]
+    last = nn.Linear(hidden, c_out)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    layers.append(last)
+    return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------- couplings
+
+class AdditiveCoupling(VolumePreserving):
+    r"""NICE additive coupling: keep one half, shift the other by a function of the first.
+
+    With ``x = [x1, x2]`` split along dim 1 (``x1``: the first ``split`` features,
+    default ``dim // 2``; ``x2``: the other ``dim - split``)::
+
+        y1 = x1
+        y2 = x2 + t(x1)          inverse: x2 = y2 - t(y1),  x1 = y1
+
+    The Jacobian is triangular with ones on the diagonal, so ``log_det = 0``.
+
+    Args:
+        dim: number of features D (channels C for images), an int ≥ 2.
+        subnet: factory ``subnet(c_in, c_out) -> nn.Module``; ``t = subnet(split, dim - split)``.
+        split: size of ``x1``, 1 ≤ split ≤ dim - 1; default ``dim // 2``.
+
+    Shapes: ``x``, ``y``: ``(B, D)`` (or ``(B, C, H, W)`` with an image subnet);
+    ``log_det``: ``(B,)``.
+
+    >>> _ = torch.manual_seed(0)
+    >>> block = AdditiveCoupling(5, mlp)
+    >>> x = torch.randn(4, 5)
+    >>> y, log_det = block.forward_with_log_det(x)
+    >>> torch.allclose(block.inverse(y), x), log_det.shape
+    (True, torch.Size([4]))
+    """
+
+    def __init__(self, dim: int, subnet: SubnetFactory, split: Optional[int] = None):
+        super().__init__()
+        name = type(self).__name__
+        self.dim = _check_int(name, "dim", dim, 2)
+        if split is None:
+            split = dim // 2
+        _check_int(name, "split", split, 1)
+        if split > dim - 1:
+            raise ValueError(f"{name}: split must be between 1 and dim - 1 = {dim - 1}, "
+                             f"got {split}")
+        self.split = split
+        self.t = _make_subnet(name, subnet, split, dim - split)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(type(self).__name__, x, self.dim, "x")
+        x1, x2 = x[:, :self.split], x[:, self.split:]
+        t = _run_subnet(type(self).__name__, self.t, x1, self.dim - self.split)
+        return torch.cat([x1, x2 + t], dim=1)
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        _check_input(type(self).__name__, y, self.dim, "y")
+        y1, y2 = y[:, :self.split], y[:, self.split:]
+        t = _run_subnet(type(self).__name__, self.t, y1, self.dim - self.split)
+        return torch.cat([y1, y2 - t], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, split={self.split}"
+
+
+class AffineCoupling(InvertibleModule):
+    r"""RealNVP affine coupling, two half-steps in one block (as on the lecture slide).
+
+    With ``x = [x1, x2]`` split along dim 1 (``x1``: ``d1 = dim // 2`` features,
+    ``x2``: ``d2 = dim - d1``)::
+
+        y1 = x1 ⊙ exp(s2(x2)) + t2(x2)
+        y2 = x2 ⊙ exp(s1(y1)) + t1(y1)
+
+    and the exact inverse::
+
+        x2 = (y2 - t1(y1)) ⊙ exp(-s1(y1))
+        x1 = (y1 - t2(x2)) ⊙ exp(-s2(x2))
+
+    ``(s2, t2)`` come from one subnetwork ``subnet(d2, 2 * d1)`` (output split in two along
+    dim 1), ``(s1, t1)`` from ``subnet(d1, 2 * d2)``.
+
+    **Soft clamp.** The raw log-scale is squashed, ``s = clamp * tanh(s_raw / clamp)``, so
+    ``|s| < clamp`` (the scale stays within ``exp(±clamp)``) while ``s ≈ s_raw`` for small
+    values; ``clamp=None`` switches it off.
+
+    ``log_det = sum(s2) + sum(s1)`` over all features (and pixels), shape ``(B,)``.
+
+    Args:
+        dim: number of features D (channels C for images), an int ≥ 2.
+        subnet: factory ``subnet(c_in, c_out) -> nn.Module``.
+        clamp: positive float bounding ``|s|``, or ``None``; default 2.0.
+
+    >>> _ = torch.manual_seed(0)
+    >>> block = AffineCoupling(5, mlp)
+    >>> x = torch.randn(4, 5)
+    >>> y, log_det = block.forward_with_log_det(x)
+    >>> x_rec, inv_log_det = block.inverse_with_log_det(y)
+    >>> torch.allclose(x_rec, x), torch.equal(inv_log_det, -log_det)
+    (True, True)
+    """
+
+    def __init__(self, dim: int, subnet: SubnetFactory, clamp: Optional[float] = 2.0):
+        super().__init__()
+        name = type(self).__name__
+        self.dim = _check_int(name, "dim", dim, 2)
+        if clamp is not None:
+            if isinstance(clamp, bool) or not isinstance(clamp, (int, float)):
+                raise TypeError(f"{name}: clamp must be a positive number or None, "
+                                f"got {clamp!r} ({type(clamp).__name__})")
+            if not (math.isfinite(clamp) and clamp > 0):
+                raise ValueError(f"{name}: clamp must be a positive number or None, got {clamp}")
+            clamp = float(clamp)
+        self.clamp = clamp
+        self.d1 = dim // 2
+        self.d2 = dim - self.d1
+        self.subnet2 = _make_subnet(name, subnet, self.d2, 2 * self.d1)  # x2 -> (s2, t2)
+        self.subnet1 = _make_subnet(name, subnet, self.d1, 2 * self.d2)  # y1 -> (s1, t1)
+
+    def _s_t(self, net: nn.Module, h: torch.Tensor, c_out: int):
+        """(s, t) for the half with ``c_out`` features, s soft-clamped."""
+        s_raw, t = _run_subnet(type(self).__name__, net, h, 2 * c_out).chunk(2, dim=1)
+        s = s_raw if self.clamp is None else self.clamp * torch.tanh(s_raw / self.clamp)
+        return s, t
+
+    def forward_with_log_det(self, x: torch.Tensor):
+        _check_input(type(self).__name__, x, self.dim, "x")
+        x1, x2 = x[:, :self.d1], x[:, self.d1:]
+        s2, t2 = self._s_t(self.subnet2, x2, self.d1)
+        y1 = x1 * torch.exp(s2) + t2
+        s1, t1 = self._s_t(self.subnet1, y1, self.d2)
+        y2 = x2 * torch.exp(s1) + t1
+        return torch.cat([y1, y2], dim=1), _sum_per_sample(s2) + _sum_per_sample(s1)
+
+    def inverse_with_log_det(self, y: torch.Tensor):
+        _check_input(type(self).__name__, y, self.dim, "y")
+        y1, y2 = y[:, :self.d1], y[:, self.d1:]
+        s1, t1 = self._s_t(self.subnet1, y1, self.d2)
+        x2 = (y2 - t1) * torch.exp(-s1)
+        s2, t2 = self._s_t(self.subnet2, x2, self.d1)
+        x1 = (y1 - t2) * torch.exp(-s2)
+        return torch.cat([x1, x2], dim=1), -(_sum_per_sample(s2) + _sum_per_sample(s1))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, clamp={self.clamp}"
+
+
+# --------------------------------------------------------------------------- permutations
+
+class Permutation(VolumePreserving):
+    r"""A fixed random permutation of the features: ``y[:, i] = x[:, perm[i]]``.
+
+    ``perm`` is a buffer (saved in the ``state_dict``, not trained); ``|det| = 1`` so
+    ``log_det = 0``. For images the channels are permuted.
+
+    Args:
+        dim: number of features D (channels C), an int ≥ 1.
+        seed: seed of the permutation (``None``: torch's global generator).
+
+    Shapes: ``x``, ``y``: ``(B, D)`` or ``(B, C, H, W)``.
+
+    >>> block = Permutation(5, seed=0)
+    >>> x = torch.arange(5.).expand(2, 5)
+    >>> y = block(x)
+    >>> sorted(y[0].tolist()) == x[0].tolist(), torch.equal(block.inverse(y), x)
+    (True, True)
+    """
+
+    def __init__(self, dim: int, seed: Optional[int] = None):
+        super().__init__()
+        self.dim = _check_int(type(self).__name__, "dim", dim, 1)
+        perm = self._make_perm(dim, seed)
+        self.register_buffer("perm", perm)
+        self.register_buffer("inv_perm", torch.argsort(perm))
+
+    def _make_perm(self, dim: int, seed: Optional[int]) -> torch.Tensor:
+        if seed is None:
+            return torch.randperm(dim)
+        _check_int(type(self).__name__, "seed", seed, 0)
+        return torch.randperm(dim, generator=torch.Generator().manual_seed(seed))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(type(self).__name__, x, self.dim, "x")
+        return x[:, self.perm]
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        _check_input(type(self).__name__, y, self.dim, "y")
+        return y[:, self.inv_perm]
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Reverse(Permutation):
+    r"""Reverse the order of the features: ``y[:, i] = x[:, D - 1 - i]`` (its own inverse).
+
+    A special :class:`Permutation`, so a coupling's two halves swap roles; ``log_det = 0``.
+
+    >>> Reverse(3)(torch.tensor([[1., 2., 3.]]))
+    tensor([[3., 2., 1.]])
+    """
+
+    def __init__(self, dim: int):
+        super().__init__(dim)
+
+    def _make_perm(self, dim: int, seed: Optional[int]) -> torch.Tensor:
+        return torch.arange(dim - 1, -1, -1)
+
+
+# --------------------------------------------------------------------------- ActNorm
+
+class ActNorm(InvertibleModule):
+    r"""Activation normalisation (Glow): a learned per-feature bias and scale.
+
+    ::
+
+        y = (x + b) ⊙ exp(log_s)          inverse: x = y ⊙ exp(-log_s) - b
+
+    ``b`` and ``log_s`` have shape ``(D,)``; ``log_det = sum(log_s)`` for every sample,
+    shape ``(B,)``. For images ``(B, C, H, W)`` they are per channel and
+    ``log_det = H * W * sum(log_s)``.
+
+    **Data-dependent initialisation.** The first ``forward`` call in training mode sets
+    ``b = -mean`` and ``log_s = -log(std)`` per feature over the batch (and pixels), so that
+    batch comes out with mean 0 and std 1 per feature. A feature whose std is below
+    ``eps`` (e.g. a constant, always-black pixel) is only centred: its scale stays 1
+    (``log_s = 0``) instead of becoming ``1/eps``, so nothing is inf/nan and the log-det
+    does not explode. The buffer ``initialized`` records that this happened (and is saved
+    in the ``state_dict``); in eval mode, or once initialised, no data is looked at.
+
+    Args:
+        dim: number of features D (channels C), an int ≥ 1.
+        eps: std threshold below which a feature is treated as constant; default 1e-6.
+
+    >>> _ = torch.manual_seed(0)
+    >>> norm = ActNorm(3)
+    >>> x = 5 + 2 * torch.randn(100, 3)
+    >>> y, log_det = norm.forward_with_log_det(x)     # training mode: initialises
+    >>> bool(y.mean(0).abs().max() < 1e-5), bool((y.std(0, correction=0) - 1).abs().max() < 1e-5)
+    (True, True)
+    >>> torch.allclose(norm.inverse(y), x)
+    True
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.dim = _check_int(type(self).__name__, "dim", dim, 1)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+            raise ValueError(f"{type(self).__name__}: eps must be a positive number, got {eps!r}")
+        self.eps = float(eps)
+        self.b = nn.Parameter(torch.zeros(dim))
+        self.log_s = nn.Parameter(torch.zeros(dim))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def _shape(self, x: torch.Tensor):
+        """Parameter view that broadcasts against x, and the log-det factor (H*W or 1)."""
+        if x.dim() == 4:
+            return (1, self.dim, 1, 1), x.shape[2] * x.shape[3]
+        return (1, self.dim), 1
+
+    @torch.no_grad()
+    def _initialize(self, x: torch.Tensor) -> None:
+        dims = (0, 2, 3) if x.dim() == 4 else (0,)
+        xd = x.detach()
+        mean = xd.mean(dim=dims)
+        std = xd.std(dim=dims, correction=0)
+        const = ~(std > self.eps)  # also catches nan
+        log_s = torch.where(const, torch.zeros_like(std), -torch.log(std.clamp_min(self.eps)))
+        self.b.copy_(-mean)
+        self.log_s.copy_(log_s)
+        self.initialized.fill_(True)
+
+    def forward_with_log_det(self, x: torch.Tensor):
+        _check_input(type(self).__name__, x, self.dim, "x")
+        if self.training and not bool(self.initialized):
+            self._initialize(x)
+        view, pixels = self._shape(x)
+        y = (x + self.b.view(view)) * torch.exp(self.log_s.view(view))
+        log_det = (pixels * self.log_s.sum()).expand(x.shape[0])
+        return y, log_det
+
+    def inverse_with_log_det(self, y: torch.Tensor):
+        _check_input(type(self).__name__, y, self.dim, "y")
+        view, pixels = self._shape(y)
+        x = y * torch.exp(-self.log_s.view(view)) - self.b.view(view)
+        log_det = (-pixels * self.log_s.sum()).expand(y.shape[0])
+        return x, log_det
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, initialized={bool(self.initialized)}"
+
+
+# --------------------------------------------------------------------------- linear maps
+
+class InvertibleLinear(InvertibleModule):
+    r"""A learned invertible matrix applied to the features: ``y = W x`` per sample.
+
+    In batch form ``y = x @ W.T`` for ``x`` of shape ``(B, D)``; for images ``(B, C, H, W)``
+    ``W`` mixes the channels of every pixel (a 1×1 convolution). No bias (put an
+    :class:`ActNorm` next to it).
+
+    ``W`` starts as a random orthogonal matrix (``log|det W| = 0``);
+    ``log_det = log|det W|`` per sample (times ``H * W`` for images), shape ``(B,)``.
+    The inverse solves ``W x = y`` with :func:`torch.linalg.solve` (no explicit inverse).
+
+    Args:
+        dim: number of features D (channels C), an int ≥ 1.
+        seed: seed of the orthogonal initialisation (``None``: torch's global generator).
+
+    >>> _ = torch.manual_seed(0)
+    >>> block = InvertibleLinear(4)
+    >>> x = torch.randn(3, 4)
+    >>> y, log_det = block.forward_with_log_det(x)
+    >>> torch.allclose(block.inverse(y), x, atol=1e-6), log_det.abs().max().item() < 1e-5
+    (True, True)
+    """
+
+    _image_only = False
+
+    def __init__(self, dim: int, seed: Optional[int] = None):
+        super().__init__()
+        name = type(self).__name__
+        self.dim = _check_int(name, "dim", dim, 1)
+        gen = None
+        if seed is not None:
+            _check_int(name, "seed", seed, 0)
+            gen = torch.Generator().manual_seed(seed)
+        q, r = torch.linalg.qr(torch.randn(dim, dim, generator=gen))
+        q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # uniform over orthogonal matrices
+        self.weight = nn.Parameter(q)
+
+    def _log_abs_det(self, x: torch.Tensor) -> torch.Tensor:
+        pixels = x.shape[2] * x.shape[3] if x.dim() == 4 else 1
+        return (pixels * torch.linalg.slogdet(self.weight)[1]).expand(x.shape[0])
+
+    def forward_with_log_det(self, x: torch.Tensor):
+        _check_input(type(self).__name__, x, self.dim, "x", self._image_only)
+        h = x.movedim(1, -1)                   # features last: (B, D) or (B, H, W, C)
+        y = (h @ self.weight.T).movedim(-1, 1)
+        return y, self._log_abs_det(x)
+
+    def inverse_with_log_det(self, y: torch.Tensor):
+        _check_input(type(self).__name__, y, self.dim, "y", self._image_only)
+        h = y.movedim(1, -1)
+        flat = h.reshape(-1, self.dim)         # rows are y_i^T; solve x_i^T W^T = y_i^T
+        x = torch.linalg.solve(self.weight.T, flat, left=False)
+        return x.reshape(h.shape).movedim(-1, 1), -self._log_abs_det(y)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class InvertibleConv1x1(InvertibleLinear):
+    r"""Glow's invertible 1×1 convolution: ``y[:, :, h, w] = W x[:, :, h, w]``.
+
+    Input and output ``(B, C, H, W)``; ``W`` is ``(C, C)``, initialised orthogonal;
+    ``log_det = H * W * log|det W|``, shape ``(B,)``. Same maths as
+    :class:`InvertibleLinear`, which it extends, but only images are accepted.
+
+    >>> _ = torch.manual_seed(0)
+    >>> block = InvertibleConv1x1(3)
+    >>> x = torch.randn(2, 3, 4, 4)
+    >>> torch.allclose(block.inverse(block(x)), x, atol=1e-6)
+    True
+    """
+
+    _image_only = True
+
+    def __init__(self, channels: int, seed: Optional[int] = None):
+        _check_int(type(self).__name__, "channels", channels, 1)
+        super().__init__(channels, seed=seed)
+
+
+# --------------------------------------------------------------------------- container
+
+class SequenceINN(InvertibleModule):
+    r"""A chain of invertible blocks ``f = f_K ∘ … ∘ f_1``.
+
+    ``forward_with_log_det`` runs the blocks in order and sums their log-dets
+    (``log|det J_f| = Σ_k log|det J_{f_k}|``); ``inverse_with_log_det`` runs the inverses
+    in reverse order. Supports ``len``, iteration and indexing (a slice gives a
+    :class:`SequenceINN`).
+
+    Args:
+        *blocks: :class:`~invlab.base.InvertibleModule` instances.
+
+    >>> _ = torch.manual_seed(0)
+    >>> flow = SequenceINN(ActNorm(4), AffineCoupling(4, mlp), Permutation(4, seed=1))
+    >>> x = torch.randn(8, 4)
+    >>> y, log_det = flow.forward_with_log_det(x)
+    >>> x_rec, inv_log_det = flow.inverse_with_log_det(y)
+    >>> len(flow), torch.allclose(x_rec, x, atol=1e-6), torch.allclose(inv_log_det, -log_det)
+    (3, True, True)
+    """
+
+    def __init__(self, *blocks: InvertibleModule):
+        super().__init__()
+        for i, block in enumerate(blocks):
+            if not isinstance(block, InvertibleModule):
+                raise TypeError(f"SequenceINN: block {i} must be an invlab InvertibleModule, "
+                                f"got {type(block).__name__}")
+        self.blocks = nn.ModuleList(blocks)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __iter__(self):
+        return iter(self.blocks)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return SequenceINN(*self.blocks[index])
+        return self.blocks[index]
+
+    def forward_with_log_det(self, x: torch.Tensor):
+        log_det = self._zeros(x, "x")
+        for block in self.blocks:
+            x, ld = block.forward_with_log_det(x)
+            log_det = log_det + ld
+        return x, log_det
+
+    def inverse_with_log_det(self, y: torch.Tensor):
+        log_det = self._zeros(y, "y")
+        for block in reversed(self.blocks):
+            y, ld = block.inverse_with_log_det(y)
+            log_det = log_det + ld
+        return y, log_det
+
+    @staticmethod
+    def _zeros(x, name: str) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"SequenceINN: {name} must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() < 2:
+            raise ValueError(f"SequenceINN: {name} must have a batch dim and a feature dim, "
+                             f"e.g. (B, D) or (B, C, H, W), got shape {tuple(x.shape)}")
+        return x.new_zeros(x.shape[0])

@@ -1,0 +1,65 @@
+"""Where the course runs: device choice, Colab detection, seeding, the offline switch."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+
+__all__ = ["device", "in_colab", "seed_everything", "is_offline"]
+
+_announced: set = set()
+
+
+def device(verbose: bool = True) -> torch.device:
+    """The best device here: ``cuda`` when available, else ``mps``, else ``cpu``.
+
+    Says once per session (per device kind) which one it picked.
+
+    >>> device(verbose=False).type in {"cuda", "mps", "cpu"}
+    True
+    """
+    if torch.cuda.is_available():
+        dev, why = torch.device("cuda"), f"cuda ({torch.cuda.get_device_name(0)})"
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        dev, why = torch.device("mps"), "mps (Apple GPU)"
+    else:
+        dev, why = torch.device("cpu"), "cpu (no GPU found; every lab runs on CPU too)"
+    if verbose and dev.type not in _announced:
+        _announced.add(dev.type)
+        print(f"invlab: using {why}")
+    return dev
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (the ``google.colab`` module is importable)."""
+    if "google.colab" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python's ``random``, NumPy and torch (CPU and CUDA); returns the seed.
+
+    >>> seed_everything(3)
+    3
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return seed
+
+
+def is_offline() -> bool:
+    """True when ``INVLAB_OFFLINE`` is set to 1/true/yes: nothing may be downloaded."""
+    return os.environ.get("INVLAB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,57 @@
+"""Figures the labs share: image grids, psi's channels, interpolation strips."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from .squeeze import psi
+
+__all__ = ["show_images", "show_psi_channels", "show_strip"]
+
+
+def _img(t: torch.Tensor):
+    t = t.detach().cpu()
+    return t[0] if t.dim() == 3 and t.shape[0] == 1 else t
+
+
+def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, ncols: int = 8,
+                size: float = 1.4, suptitle: str = ""):
+    """Grid of images ``(N, 1, H, W)`` or ``(N, H, W)``; returns the figure."""
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(_img(images[k]), cmap="gray")
+            if titles is not None:
+                ax.set_title(str(titles[k]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 1.2):
+    """One image ``(1, H, W)`` beside the ``b²`` channels psi cuts it into."""
+    y = psi(image.detach().cpu().unsqueeze(0), block_size)[0]
+    n = y.shape[0]
+    fig, axes = plt.subplots(1, n + 1, figsize=(size * (n + 1), size + 0.6))
+    axes[0].imshow(_img(image), cmap="gray")
+    axes[0].set_title("x", fontsize=9)
+    for k in range(n):
+        axes[k + 1].imshow(y[k], cmap="gray")
+        axes[k + 1].set_title(f"ch {k}", fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    fig.suptitle(f"psi(x, {block_size}): {tuple(image.shape)} → {tuple(y.shape)}")
+    fig.tight_layout()
+    return fig
+
+
+def show_strip(images: torch.Tensor, ts: Sequence[float], label: str = "t", size: float = 1.3):
+    """A row of images labelled by a parameter, e.g. an interpolation path."""
+    return show_images(images, titles=[f"{label}={t:.2f}" for t in ts], ncols=len(images), size=size)

@@ -1,0 +1,44 @@
+"""Sliders for the labs, with a static fallback where widgets do not render."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from .plots import _img, show_strip
+
+__all__ = ["image_slider"]
+
+
+def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t"):
+    """Show ``frames[k]`` (one image per value ``ts[k]``) under a slider for ``label``.
+
+    Always draws the static strip of every frame first, so front ends without widget
+    support (nbconvert, GitHub, some Colab modes) still show the result. Returns the
+    ipywidgets object, or ``None`` when ipywidgets is missing.
+    """
+    ts = [float(t) for t in ts]
+    if len(frames) != len(ts):
+        raise ValueError(f"image_slider: got {len(frames)} frames but {len(ts)} values of {label}; "
+                         "expected one frame per value")
+    fig = show_strip(frames, ts, label=label)
+    plt.show()
+    try:
+        import ipywidgets as w
+    except ImportError:
+        print("(ipywidgets is not installed: the static figure above shows every frame)")
+        return None
+    from IPython.display import display
+
+    def draw(k):
+        fig, ax = plt.subplots(figsize=(2.5, 2.5))
+        ax.imshow(_img(frames[k]), cmap="gray")
+        ax.set_title(f"{label} = {ts[k]:.2f}")
+        ax.axis("off")
+        plt.show()
+
+    slider = w.IntSlider(value=0, min=0, max=len(ts) - 1, description=f"{label} index")
+    ui = w.interactive(draw, k=slider)
+    display(ui)
+    return ui

@@ -1,0 +1,52 @@
+"""Suite-wide settings: offline, headless, no network; shared fixtures."""
+import os
+import socket
+
+os.environ["INVLAB_OFFLINE"] = "1"          # load_mnist must never download in tests
+os.environ.setdefault("MPLBACKEND", "Agg")   # notebooks' kernels inherit both
+
+import pytest
+import torch
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")):
+        raise RuntimeError(f"the test suite must not touch the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Refuse every connection that leaves this machine."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+def randomize_(module: torch.nn.Module, std: float = 0.3, seed: int = 0) -> torch.nn.Module:
+    """Give every parameter non-trivial random values (an identity net proves nothing)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
+    return module
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """nbval: a graded solution cell must not write to stderr (nbgrader scores that 0)."""
+    outcome = yield
+    rep = outcome.get_result()
+    cell = getattr(item, "cell", None)
+    if call.when != "call" or rep.failed or cell is None:
+        return
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if not meta.get("grade"):
+        return
+    err = [o for o in (getattr(item, "test_outputs", None) or [])
+           if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    if err:
+        rep.outcome = "failed"
+        rep.longrepr = (f"graded cell {meta.get('grade_id')!r} wrote to stderr, which nbgrader "
+                        f"scores as a failure:\n{''.join(o.get('text', '') for o in err)[:2000]}")

@@ -1,0 +1,80 @@
+import random
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+import invlab
+from invlab import env
+
+
+@pytest.fixture(autouse=True)
+def fresh_announcements(monkeypatch):
+    monkeypatch.setattr(env, "_announced", set())
+
+
+def _fake_backends(monkeypatch, cuda: bool, mps: bool):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Fake GPU")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (True, False, "cuda"),
+                                                 (False, True, "mps"), (False, False, "cpu")])
+def test_device_fallback_chain(monkeypatch, capsys, cuda, mps, expected):
+    _fake_backends(monkeypatch, cuda, mps)
+    assert invlab.device().type == expected
+    assert f"invlab: using {expected}" in capsys.readouterr().out
+
+
+def test_device_says_once(monkeypatch, capsys):
+    _fake_backends(monkeypatch, False, False)
+    invlab.device()
+    invlab.device()
+    assert capsys.readouterr().out.count("invlab: using cpu") == 1
+    invlab.device(verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_in_colab_present(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert invlab.in_colab() is True
+
+
+def test_in_colab_absent(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(env.importlib.util, "find_spec", lambda name: None)
+    assert invlab.in_colab() is False
+
+
+def test_in_colab_without_google_package(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+
+    def missing_parent(name):
+        raise ModuleNotFoundError("No module named 'google'")
+    monkeypatch.setattr(env.importlib.util, "find_spec", missing_parent)
+    assert invlab.in_colab() is False
+
+
+def test_seed_everything_reproduces_all_generators():
+    invlab.seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(3))
+    invlab.seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(3))
+    assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
+    invlab.seed_everything(124)
+    assert not torch.equal(torch.rand(3), a[2])
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_everything_rejects_bad_seed(bad):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        invlab.seed_everything(bad)
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_is_offline(monkeypatch, value, expected):
+    monkeypatch.setenv("INVLAB_OFFLINE", value)
+    assert invlab.is_offline() is expected
