@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.invlab-installed
 PORT   ?= 8888
 LAB_FLAGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install lab test labs check-labs bench clean
 
@@ -21,7 +23,7 @@ install: $(STAMP)
 # JupyterLab on the course (no browser is opened; the URL with its token is printed).
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --no-browser --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/labs $(LAB_FLAGS)
+		--LabApp.default_url=/lab/tree/labs $(ROOT_FLAG) $(LAB_FLAGS)
 
 # The whole suite, offline: unit tests, every solution executed (nbval), blank labs, grading.
 test: $(STAMP)

@@ -1,0 +1,82 @@
+"""The student labs: generated from solutions/ by nbgrader, never stale, never leaking answers."""
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from invlab import build
+from notebooks import nbgrader_meta
+
+SOLUTIONS = build.lab_notebooks(build.SOLUTIONS)
+LABS = build.lab_notebooks(build.LABS)
+
+
+def test_every_solution_has_a_lab():
+    assert SOLUTIONS, "no solution notebooks found"
+    assert [p.name for p in LABS] == [p.name for p in SOLUTIONS]
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fresh_labs")
+    build.build_labs(build.SOLUTIONS, out, write_solutions=False)
+    return out
+
+
+def test_labs_are_not_stale(fresh):
+    for lab in LABS:
+        assert (fresh / lab.name).read_text() == lab.read_text(), (
+            f"labs/{lab.name} is stale: run `make labs` and commit the result")
+
+
+def test_stale_check_notices_an_edit(tmp_path):
+    labs = tmp_path / "labs"
+    shutil.copytree(build.LABS, labs)
+    nb = json.loads((labs / LABS[0].name).read_text())
+    nb["cells"][0]["source"] = ["edited by hand"]
+    (labs / LABS[0].name).write_text(json.dumps(nb))
+    (labs / "99_orphan.ipynb").write_text((labs / LABS[0].name).read_text())
+    problems = build.stale_labs(build.SOLUTIONS, labs)
+    assert any(LABS[0].name in p and "differs" in p for p in problems)
+    assert any("99_orphan" in p and "no solution" in p for p in problems)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_lab_hides_solutions_and_locks_tests(lab):
+    text = lab.read_text()
+    for leak in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert leak not in text, f"{lab.name} still contains {leak!r}"
+    nb = nbformat.read(lab, as_version=4)
+    n_graded = 0
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, "outputs must be cleared"
+        if meta.get("solution"):
+            assert "raise NotImplementedError()" in cell.source
+        if meta.get("grade"):
+            n_graded += 1
+            assert meta["locked"] and meta.get("checksum") and meta["points"] > 0
+            assert cell.metadata.get("editable") is False
+    assert n_graded >= 3
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_solution_metadata(solution):
+    nb = nbformat.read(solution, as_version=4)
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+    solutions = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+    assert graded and solutions
+    assert all("# BEGIN SOLUTION" in c.source for c in solutions)
+    assert all("checks.passed(" in c.source for c in graded), "graded cells end with a pass line"
+    assert all(nbgrader_meta(c)["schema_version"] == 3 for c in nb.cells if nbgrader_meta(c))
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "REPO_URL" in first_code.source and "invlab.device()" in first_code.source
+
+
+def test_solution_cell_helper_demands_a_region():
+    with pytest.raises(ValueError, match="no '# BEGIN SOLUTION' region"):
+        build.solution("x = 1", "ex")

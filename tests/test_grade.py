@@ -1,0 +1,128 @@
+"""Instructor grading end to end, with nbgrader's autograder in a temporary course."""
+import csv
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from invlab import build, grade
+from notebooks import ROOT, nbgrader_meta
+
+LAB1_SOLUTION = build.find_lab("01", build.SOLUTIONS)
+LAB1_BLANK = build.find_lab("01", build.LABS)
+
+
+def _with_solutions(blank, solution, grade_ids):
+    """The blank lab with the solution's code pasted into the exercises ``grade_ids``."""
+    nb = nbformat.read(blank, as_version=4)
+    sol = {nbgrader_meta(c).get("grade_id"): c.source for c in nbformat.read(solution, as_version=4).cells}
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade_id") in grade_ids:
+            cell.source = sol[nbgrader_meta(cell)["grade_id"]]
+    return nb
+
+
+def _rows(path):
+    with open(path) as fh:
+        return {r["student"]: r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def lab1_grades(tmp_path_factory):
+    subs = tmp_path_factory.mktemp("submissions")
+    nbformat.write(nbformat.read(LAB1_SOLUTION, as_version=4), subs / "ada.ipynb")
+    (subs / "bob").mkdir()  # one folder per student works too
+    nbformat.write(nbformat.read(LAB1_BLANK, as_version=4), subs / "bob" / "01_irevnet.ipynb")
+    nbformat.write(_with_solutions(LAB1_BLANK, LAB1_SOLUTION, {"ex1_split", "ex2_layer"}), subs / "cy.ipynb")
+    tampered = nbformat.read(LAB1_BLANK, as_version=4)
+    for cell in tampered.cells:  # "fix" the test instead of the code
+        if nbgrader_meta(cell).get("grade_id") == "test_split":
+            cell.source = "checks.passed('split_channels / merge_channels')"
+    nbformat.write(tampered, subs / "dan.ipynb")
+    (subs / "eve.ipynb").write_text('{"cells": [ this is not json')
+    out = tmp_path_factory.mktemp("out") / "grades.csv"
+    grade.grade(subs, "01", out, timeout=300)
+    return out
+
+
+def test_gradebook_columns(lab1_grades):
+    with open(lab1_grades) as fh:
+        header = next(csv.reader(fh))
+    graded_ids = [nbgrader_meta(c)["grade_id"] for c in nbformat.read(LAB1_SOLUTION, as_version=4).cells
+                  if nbgrader_meta(c).get("grade")]
+    assert header == ["student", *graded_ids, "total", "max", "status"]
+
+
+def test_solution_gets_full_marks(lab1_grades):
+    ada = _rows(lab1_grades)["ada"]
+    assert float(ada["total"]) == float(ada["max"]) == 14, ada
+    assert (lab1_grades.parent / "feedback" / "ada.html").exists()
+
+
+def test_blank_lab_gets_zero(lab1_grades):
+    bob = _rows(lab1_grades)["bob"]
+    assert float(bob["total"]) == 0 and bob["status"] == "graded", bob
+
+
+def test_half_done_lab_gets_the_points_it_earned(lab1_grades):
+    cy = _rows(lab1_grades)["cy"]
+    assert float(cy["test_split"]) == 2 and float(cy["test_layer"]) == 3
+    assert float(cy["total"]) == 5, cy
+
+
+def test_tampered_test_cell_is_restored(lab1_grades):
+    dan = _rows(lab1_grades)["dan"]
+    assert float(dan["test_split"]) == 0 and float(dan["total"]) == 0, dan
+
+
+def test_malformed_notebook_is_reported_not_fatal(lab1_grades):
+    eve = _rows(lab1_grades)["eve"]
+    assert eve["status"].startswith("malformed notebook") and float(eve["total"]) == 0
+
+
+DEMO = [
+    build.code("import math", "setup"),
+    build.solution("def f(x):\n    # BEGIN SOLUTION\n    return x + 1\n    # END SOLUTION", "ex_f"),
+    build.graded("assert f(1) == 2, 'f(1) should be 2'\nprint('f ok')", "test_f", 1),
+    build.solution("def g(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION", "ex_g"),
+    build.graded("assert g(2) == 4, 'g(2) should be 4'\nprint('g ok')", "test_g", 1),
+]
+
+
+def _demo_student(f_body):
+    nb = build.new_notebook([nbformat.from_dict(json.loads(json.dumps(c))) for c in DEMO])
+    nb.cells[1].source = f"def f(x):\n    return x + 1\n{f_body}"
+    nb.cells[3].source = "def g(x):\n    return 2 * x"
+    return nb
+
+
+def test_loops_and_crashes_cost_only_their_student(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(build.new_notebook(DEMO), src / "00_demo.ipynb")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(_demo_student(""), subs / "good.ipynb")
+    nbformat.write(_demo_student("while True:\n    pass"), subs / "looper.ipynb")
+    nbformat.write(_demo_student("import os\nos._exit(1)"), subs / "crasher.ipynb")
+    (subs / "nobody").mkdir()
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "invlab.grade", str(subs), "--lab", "00",
+                           "--out", str(out), "--timeout", "5", "--source", str(src)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = _rows(out)
+    assert float(rows["good"]["total"]) == 2
+    # the loop is cut after 5 s: f is lost with its cell, g still counts
+    assert float(rows["looper"]["test_f"]) == 0 and float(rows["looper"]["test_g"]) == 1
+    assert float(rows["crasher"]["test_f"]) == 0
+    assert rows["nobody"]["status"] == "no notebook found"
+    assert "graded 4 students" in proc.stdout
+
+
+def test_unknown_lab_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "invlab.grade", str(tmp_path), "--lab", "42"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "lab '42' matches 0 notebooks" in proc.stderr

@@ -1,0 +1,86 @@
+"""The project's files agree with each other: requirements, conda, pyproject, README, notebooks."""
+import re
+import tomllib
+
+import nbformat
+import pytest
+
+from invlab import build
+from notebooks import ROOT
+
+REQ_LINE = re.compile(r"^([A-Za-z0-9_.-]+)\s*(>=\s*[\w.]+)?\s*$")
+
+
+def _reqs(lines):
+    out = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        m = REQ_LINE.match(line)
+        assert m, f"{line!r}: only plain names with lower bounds (>=) are allowed, no pins"
+        out[m.group(1).lower()] = (m.group(2) or "").replace(" ", "")
+    return out
+
+
+def requirements():
+    return _reqs((ROOT / "requirements.txt").read_text().splitlines())
+
+
+def conda_pip_requirements():
+    lines, inside = [], False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if re.match(r"^\s*- pip:\s*$", line):
+            inside = True
+            continue
+        if inside:
+            m = re.match(r"^\s{6,}- (.+)$", line)
+            if not m:
+                break
+            lines.append(m.group(1))
+    return _reqs(lines)
+
+
+def test_requirements_have_lower_bounds_only_and_the_course_set():
+    reqs = requirements()
+    for name in ("torch", "torchvision", "matplotlib", "ipywidgets", "jupyterlab", "nbval",
+                 "pytest", "tqdm", "mlxtend", "nbgrader"):
+        assert reqs.get(name, "").startswith(">="), f"{name} needs a lower bound in requirements.txt"
+
+
+def test_environment_yml_matches_requirements():
+    assert conda_pip_requirements() == requirements()
+
+
+def test_pyproject_needs_are_in_requirements_without_versions():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in deps:
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+", dep), f"pyproject pins {dep!r}: bounds live in requirements.txt"
+        assert dep.lower() in requirements()
+
+
+def test_readme_gives_the_two_commands_and_ci_uses_them():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+@pytest.mark.parametrize("nb_path", build.lab_notebooks(build.SOLUTIONS) + build.lab_notebooks(build.LABS),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_notebooks_use_the_one_repository_setting(nb_path):
+    repo = build.repository_url()
+    text = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells)
+    assert f'REPO_URL = "{repo}"' in text
+    badges = re.findall(r"https://colab\.research\.google\.com/github/\S+?\.ipynb", text)
+    assert badges == [build.colab_url(repo, nb_path.stem)]
+
+
+def test_apply_repository_rewrites_url_and_badge():
+    nb = build.new_notebook([build.markdown("[x](https://colab.research.google.com/github/a/b/blob/main/labs/01_x.ipynb)"),
+                             build.code('REPO_URL = "https://github.com/a/b"')])
+    assert build.apply_repository(nb, "https://github.com/me/course")
+    assert nb.cells[1].source == 'REPO_URL = "https://github.com/me/course"'
+    assert "github/me/course/blob/main/labs/01_x.ipynb" in nb.cells[0].source
+    assert not build.apply_repository(nb, "https://github.com/me/course")
