@@ -14,7 +14,7 @@ from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv
                        InvertibleLinear, Permutation, Reverse, SequenceINN, mlp)
 from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
-from . import checks, data, plots, widgets
+from . import bijections, checks, data, plots, widgets
 
 __version__ = "0.1.0"
 
@@ -27,5 +27,5 @@ __all__ = [
     "Permutation", "Reverse", "SequenceINN", "mlp",
     "gaussian_kernel", "imq_kernel", "mmd2", "mmd2_biased", "mmd2_unbiased", "multiscale_kernel",
     "pairwise_sq_dists",
-    "checks", "data", "plots", "widgets",
+    "bijections", "checks", "data", "plots", "widgets",
 ]

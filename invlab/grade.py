@@ -141,11 +141,13 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
                 res.status = "graded (a cell hit the time limit)"
             elif "DeadKernel" in log_text or "Kernel died" in log_text:
                 res.status = "graded (the kernel died)"
-            fb = run_nbgrader(course, "generate_feedback", name, "--student", student, "--force")
-            html = course / "feedback" / student / name / f"{name}.html"
-            if html.exists():
-                shutil.copyfile(html, feedback_dir / f"{student}.html")
             log(f"{student}: {res.total:g} / {sum(points.values()):g} ({res.status})")
+        if any(r.status.startswith("graded") for r in results):  # one nbconvert run for the class
+            run_nbgrader(course, "generate_feedback", name, "--force")
+            for r in results:
+                html = course / "feedback" / r.student / name / f"{name}.html"
+                if html.exists():
+                    shutil.copyfile(html, feedback_dir / f"{r.student}.html")
     max_points = sum(points.values())
     with open(out_csv, "w", newline="") as fh:
         w = csv.writer(fh)

@@ -35,12 +35,12 @@ def lab1_grades(tmp_path_factory):
     nbformat.write(nbformat.read(LAB1_SOLUTION, as_version=4), subs / "ada.ipynb")
     (subs / "bob").mkdir()  # one folder per student works too
     nbformat.write(nbformat.read(LAB1_BLANK, as_version=4), subs / "bob" / "01_irevnet.ipynb")
-    nbformat.write(_with_solutions(LAB1_BLANK, LAB1_SOLUTION, {"ex1_split", "ex2_layer"}), subs / "cy.ipynb")
-    tampered = nbformat.read(LAB1_BLANK, as_version=4)
-    for cell in tampered.cells:  # "fix" the test instead of the code
-        if nbgrader_meta(cell).get("grade_id") == "test_split":
-            cell.source = "checks.passed('split_channels / merge_channels')"
-    nbformat.write(tampered, subs / "dan.ipynb")
+    # half done, and the student "fixed" a test instead of the code: the test must come back
+    cy = _with_solutions(LAB1_BLANK, LAB1_SOLUTION, {"ex1_split", "ex2_layer"})
+    for cell in cy.cells:
+        if nbgrader_meta(cell).get("grade_id") == "test_irevnet":
+            cell.source = "checks.passed('IRevNet')"
+    nbformat.write(cy, subs / "cy.ipynb")
     (subs / "eve.ipynb").write_text('{"cells": [ this is not json')
     out = tmp_path_factory.mktemp("out") / "grades.csv"
     grade.grade(subs, "01", out, timeout=300)
@@ -73,8 +73,14 @@ def test_half_done_lab_gets_the_points_it_earned(lab1_grades):
 
 
 def test_tampered_test_cell_is_restored(lab1_grades):
-    dan = _rows(lab1_grades)["dan"]
-    assert float(dan["test_split"]) == 0 and float(dan["total"]) == 0, dan
+    cy = _rows(lab1_grades)["cy"]
+    assert float(cy["test_irevnet"]) == 0, cy  # its edit would have passed; the master copy fails
+
+
+def test_feedback_for_every_graded_student(lab1_grades):
+    for student in ("ada", "bob", "cy"):
+        html = (lab1_grades.parent / "feedback" / f"{student}.html").read_text()
+        assert "test_split" in html or "split_channels" in html
 
 
 def test_malformed_notebook_is_reported_not_fatal(lab1_grades):
@@ -93,7 +99,7 @@ DEMO = [
 
 def _demo_student(f_body):
     nb = build.new_notebook([nbformat.from_dict(json.loads(json.dumps(c))) for c in DEMO])
-    nb.cells[1].source = f"def f(x):\n    return x + 1\n{f_body}"
+    nb.cells[1].source = f"{f_body}\ndef f(x):\n    return x + 1"
     nb.cells[3].source = "def g(x):\n    return 2 * x"
     return nb
 
