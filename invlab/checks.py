@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from .base import default_rtol, relative_error
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
-           "check_equal", "check_invertible", "check_between", "passed"]
+           "check_equal", "check_invertible", "check_between", "count_torch_calls", "passed"]
 
 
 class CheckFailed(AssertionError):
@@ -100,6 +101,22 @@ def check_invertible(name: str, forward: Callable, inverse: Callable, x: torch.T
     check(err <= rtol, f"{name} does not invert exactly: ‖x − inverse(forward(x))‖/‖x‖ = "
                        f"{err:.2e}, expected ≤ {rtol:.0e}")
     return err
+
+
+class count_torch_calls(TorchFunctionMode):
+    """Count the torch operations run inside ``with count_torch_calls() as c:`` (``c.calls``).
+
+    A machine-independent test of vectorisation: a Python loop over samples runs
+    thousands of operations where whole-matrix code runs a few dozen.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
 
 
 def passed(what: str) -> None:

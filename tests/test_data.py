@@ -104,3 +104,12 @@ def test_toy_sets():
     X, labels = data.gaussian_ring(400, modes=4, radius=2.0, std=0.01)
     assert X.shape == (400, 2) and set(labels.tolist()) == {0, 1, 2, 3}
     assert torch.allclose(X.norm(dim=1), torch.full((400,), 2.0), atol=0.1)
+
+
+def test_gaussian_ring_centres_are_the_ring_modes():
+    mu = data.gaussian_ring_centres(4, 2.0)
+    assert torch.allclose(mu, torch.tensor([[2.0, 0], [0, 2.0], [-2.0, 0], [0, -2.0]]), atol=1e-6)
+    X, labels = data.gaussian_ring(300, modes=4, radius=2.0, std=0.0)
+    assert torch.equal(X, mu[labels])
+    with pytest.raises(ValueError, match="modes must be a positive int, got 0"):
+        data.gaussian_ring_centres(0)
