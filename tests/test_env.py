@@ -78,3 +78,16 @@ def test_seed_everything_rejects_bad_seed(bad):
 def test_is_offline(monkeypatch, value, expected):
     monkeypatch.setenv("INVLAB_OFFLINE", value)
     assert invlab.is_offline() is expected
+
+
+def test_one_cpu_thread_restores_and_skips_gpus():
+    before = torch.get_num_threads()
+    with invlab.one_cpu_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    torch.set_num_threads(2)
+    try:
+        with invlab.one_cpu_thread("cuda"):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
