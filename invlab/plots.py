@@ -13,7 +13,7 @@ __all__ = ["show_images", "show_psi_channels", "show_strip"]
 
 def _img(t: torch.Tensor):
     t = t.detach().cpu()
-    return t[0] if t.dim() == 3 and t.shape[0] == 1 else t
+    return (t[0] if t.dim() == 3 and t.shape[0] == 1 else t).numpy()
 
 
 def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, ncols: int = 8,
@@ -35,20 +35,27 @@ def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, nc
     return fig
 
 
-def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 1.2):
-    """One image ``(1, H, W)`` beside the ``b²`` channels psi cuts it into."""
-    y = psi(image.detach().cpu().unsqueeze(0), block_size)[0]
-    n = y.shape[0]
-    fig, axes = plt.subplots(1, n + 1, figsize=(size * (n + 1), size + 0.6))
-    axes[0].imshow(_img(image), cmap="gray")
-    axes[0].set_title("x", fontsize=9)
-    for k in range(n):
-        axes[k + 1].imshow(y[k], cmap="gray")
-        axes[k + 1].set_title(f"ch {k}", fontsize=8)
-    for ax in axes:
+def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.9):
+    """One image ``(1, H, W)`` beside the ``b²`` channels psi cuts it into.
+
+    Channel ``i·b + j`` (the pixels at offset ``(i, j)`` of every ``b × b`` patch) is
+    drawn at row ``i``, column ``j`` of the grid.
+    """
+    b = block_size
+    y = psi(image.detach().cpu().unsqueeze(0), b)[0]
+    fig = plt.figure(figsize=(size * (b + b + 0.5), size * b + 0.6))
+    grid = fig.add_gridspec(b, 2 * b + 1)
+    ax = fig.add_subplot(grid[:, :b])
+    ax.imshow(_img(image), cmap="gray")
+    ax.set_title(f"x {tuple(image.shape)}", fontsize=9)
+    ax.axis("off")
+    for k in range(min(y.shape[0], b * b)):
+        ax = fig.add_subplot(grid[k // b, b + 1 + k % b])
+        ax.imshow(y[k].numpy(), cmap="gray")
+        ax.set_title(f"ch {k}", fontsize=7)
         ax.axis("off")
-    fig.suptitle(f"psi(x, {block_size}): {tuple(image.shape)} → {tuple(y.shape)}")
-    fig.tight_layout()
+    fig.suptitle(f"psi(x, {b}): {tuple(image.shape)} → {tuple(y.shape)}; "
+                 f"channel i·{b}+j holds offset (i, j) of every {b}×{b} patch", fontsize=9)
     return fig
 
 

@@ -1,0 +1,35 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from invlab import plots, widgets
+
+
+def test_psi_channels_figure_has_image_and_every_channel():
+    fig = plots.show_psi_channels(torch.rand(1, 28, 28), block_size=4)
+    assert len(fig.axes) == 1 + 16
+    assert "(16, 7, 7)" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_image_grid_and_strip():
+    fig = plots.show_images(torch.rand(10, 1, 28, 28), titles=list(range(10)), ncols=4)
+    assert len(fig.axes) == 12 and fig.axes[9].get_title() == "9"
+    plt.close(fig)
+    fig = plots.show_strip(torch.rand(3, 28, 28), [0.0, 0.5, 1.0])
+    assert [a.get_title() for a in fig.axes] == ["t=0.00", "t=0.50", "t=1.00"]
+    plt.close(fig)
+
+
+def test_slider_draws_static_strip_and_widget():
+    ui = widgets.image_slider(torch.rand(5, 1, 28, 28), [0, 0.25, 0.5, 0.75, 1.0])
+    assert ui is not None and ui.children[0].max == 4
+    plt.close("all")
+
+
+def test_slider_needs_one_frame_per_value():
+    with pytest.raises(ValueError, match="got 2 frames but 3 values of t"):
+        widgets.image_slider(torch.rand(2, 1, 4, 4), [0, 0.5, 1])
