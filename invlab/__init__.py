@@ -7,7 +7,8 @@ The names students use are re-exported here::
     y = invlab.psi(x, 4)
 """
 from .base import InvertibleModule, VolumePreserving, is_invertible, relative_error
-from .env import device, in_colab, is_offline, one_cpu_thread, seed_everything
+from .env import (device, in_colab, is_offline, one_cpu_thread, seed_everything,
+                  warnings_to_stdout)
 from .squeeze import Psi, psi, psi_inverse
 from .revnet import IRevNet, PlainNet, RevBlock, conv_relu, merge_channels, split_channels
 from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv1x1,
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InvertibleModule", "VolumePreserving", "is_invertible", "relative_error",
-    "device", "in_colab", "is_offline", "one_cpu_thread", "seed_everything",
+    "device", "in_colab", "is_offline", "one_cpu_thread", "seed_everything", "warnings_to_stdout",
     "Psi", "psi", "psi_inverse",
     "IRevNet", "PlainNet", "RevBlock", "conv_relu", "merge_channels", "split_channels",
     "ActNorm", "AdditiveCoupling", "AffineCoupling", "InvertibleConv1x1", "InvertibleLinear",

@@ -114,7 +114,7 @@ def colab_url(repo: str, lab_name: str, branch: str = "main") -> str:
     return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/labs/{lab_name}.ipynb"
 
 
-_REPO_LINE = re.compile(r'^REPO_URL = ".*"$', re.M)
+_REPO_LINE = re.compile(r'^REPO_URL = "[^"]*"', re.M)  # a comment may follow
 _COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/labs/(\w+)\.ipynb")
 
 

@@ -91,7 +91,7 @@ def load_mnist(split: str = "train", n: Optional[int] = None, root=None,
     try:
         X, y = _from_torchvision(split, root, download=False)
         source = f"torchvision MNIST cached in {root}"
-    except (RuntimeError, OSError) as err:
+    except (RuntimeError, OSError, ImportError):
         attempts.append(f"no torchvision cache in {root}")
         if download:
             try:

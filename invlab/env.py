@@ -6,11 +6,13 @@ import importlib.util
 import os
 import random
 import sys
+import warnings
 
 import numpy as np
 import torch
 
-__all__ = ["device", "in_colab", "seed_everything", "is_offline", "one_cpu_thread"]
+__all__ = ["device", "in_colab", "seed_everything", "is_offline", "one_cpu_thread",
+           "warnings_to_stdout"]
 
 _announced: set = set()
 
@@ -18,17 +20,30 @@ _announced: set = set()
 def device(verbose: bool = True) -> torch.device:
     """The best device here: ``cuda`` when available, else ``mps``, else ``cpu``.
 
-    Says once per session (per device kind) which one it picked.
+    ``INVLAB_DEVICE=cpu`` (or ``cuda``, ``mps``) overrides the choice; the grader sets
+    it to ``cpu`` so that grades never depend on the grading machine. On CUDA, TF32
+    matrix and convolution arithmetic is switched off: with it, a layer's output can
+    differ between two calls on differently sized batches by ~1e-3, and exact
+    invertibility (≤ 1e-5) is the point of the course. Says once per session (per
+    device kind) which device it picked.
 
     >>> device(verbose=False).type in {"cuda", "mps", "cpu"}
     True
     """
-    if torch.cuda.is_available():
+    forced = os.environ.get("INVLAB_DEVICE", "").strip().lower()
+    if forced:
+        if forced not in {"cpu", "cuda", "mps"}:
+            raise ValueError(f"INVLAB_DEVICE must be cpu, cuda or mps, got {forced!r}")
+        dev, why = torch.device(forced), f"{forced} (set by INVLAB_DEVICE)"
+    elif torch.cuda.is_available():
         dev, why = torch.device("cuda"), f"cuda ({torch.cuda.get_device_name(0)})"
     elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         dev, why = torch.device("mps"), "mps (Apple GPU)"
     else:
         dev, why = torch.device("cpu"), "cpu (no GPU found; every lab runs on CPU too)"
+    if dev.type == "cuda":
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cudnn.allow_tf32 = False
     if verbose and dev.type not in _announced:
         _announced.add(dev.type)
         print(f"invlab: using {why}")
@@ -90,3 +105,15 @@ def one_cpu_thread(dev=None):
     finally:
         if on_cpu:
             torch.set_num_threads(threads)
+
+
+def warnings_to_stdout() -> None:
+    """Print Python warnings on stdout instead of stderr.
+
+    nbgrader scores any stderr output of a graded cell as a failure, so a library's
+    harmless warning would cost a correct answer its points. The labs' setup cells
+    call this.
+    """
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="")
+    warnings.showwarning = show

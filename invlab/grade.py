@@ -31,6 +31,9 @@ from .build import SOLUTIONS, find_lab, make_course, run_nbgrader
 
 __all__ = ["Result", "find_submissions", "grade", "main"]
 
+# Grades must not depend on the grading machine: every student runs on the CPU.
+GRADING_ENV = {"INVLAB_DEVICE": "cpu", "CUDA_VISIBLE_DEVICES": "", "INVLAB_OFFLINE": "1"}
+
 
 @dataclass
 class Result:
@@ -54,14 +57,20 @@ def find_submissions(folder: Path, lab_name: str) -> Dict[str, Optional[Path]]:
         raise ValueError(f"SUBMISSIONS must be a folder of notebooks, got {folder}")
     found: Dict[str, Optional[Path]] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.name == "feedback":
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
-            found[_student_id(entry.stem)] = entry
+            sid, path = _student_id(entry.stem), entry
         elif entry.is_dir():
             nbs = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
             exact = [p for p in nbs if p.stem == lab_name]
-            found[_student_id(entry.name)] = exact[0] if exact else (nbs[0] if len(nbs) == 1 else None)
+            sid, path = _student_id(entry.name), exact[0] if exact else (nbs[0] if len(nbs) == 1 else None)
+        else:
+            continue
+        base, k = sid, 2
+        while sid in found:  # "Ann Lee/" and "Ann_Lee.ipynb" must stay two students
+            sid, k = f"{base}-{k}", k + 1
+        found[sid] = path
     return found
 
 
@@ -119,13 +128,15 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
                 res.status = f"malformed notebook ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
                 log(f"{student}: {res.status}")
                 continue
+            submitted_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+            missing = [g for g in points if g not in submitted_ids]
             dest = course / "submitted" / student / name
             dest.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, dest / f"{name}.ipynb")
             n_cells = max(1, len(nb.cells))
             try:
                 proc = run_nbgrader(course, "autograde", name, "--student", student, "--force",
-                                    timeout=timeout * n_cells + 120)
+                                    timeout=timeout * n_cells + 120, extra_env=GRADING_ENV)
                 log_text = proc.stdout + proc.stderr
             except subprocess.TimeoutExpired:
                 res.status = "autograder timed out"
@@ -141,9 +152,13 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
                 res.status = "graded (a cell hit the time limit)"
             elif "DeadKernel" in log_text or "Kernel died" in log_text:
                 res.status = "graded (the kernel died)"
+            if missing:
+                res.status += f"; test cells missing or without nbgrader metadata: {', '.join(missing)}"
             log(f"{student}: {res.total:g} / {sum(points.values()):g} ({res.status})")
         if any(r.status.startswith("graded") for r in results):  # one nbconvert run for the class
-            run_nbgrader(course, "generate_feedback", name, "--force")
+            fb = run_nbgrader(course, "generate_feedback", name, "--force")
+            if fb.returncode != 0:
+                log(f"feedback HTML could not be generated:\n{fb.stderr[-1500:]}")
             for r in results:
                 html = course / "feedback" / r.student / name / f"{name}.html"
                 if html.exists():

@@ -91,3 +91,37 @@ def test_one_cpu_thread_restores_and_skips_gpus():
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_invlab_device_overrides_the_choice(monkeypatch, capsys):
+    _fake_backends(monkeypatch, True, False)
+    monkeypatch.setenv("INVLAB_DEVICE", "cpu")
+    assert invlab.device().type == "cpu"
+    assert "set by INVLAB_DEVICE" in capsys.readouterr().out
+    monkeypatch.setenv("INVLAB_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="INVLAB_DEVICE must be cpu, cuda or mps, got 'tpu'"):
+        invlab.device()
+
+
+def test_cuda_switches_tf32_off(monkeypatch):
+    _fake_backends(monkeypatch, True, False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")
+    try:
+        invlab.device(verbose=False)
+        assert torch.get_float32_matmul_precision() == "highest"
+        assert torch.backends.cudnn.allow_tf32 is False
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_warnings_to_stdout(monkeypatch, capsys):
+    import warnings
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    invlab.warnings_to_stdout()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("harmless library chatter")
+    out = capsys.readouterr()
+    assert "harmless library chatter" in out.out and out.err == ""

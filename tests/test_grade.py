@@ -113,6 +113,9 @@ def test_loops_and_crashes_cost_only_their_student(tmp_path):
     nbformat.write(_demo_student(""), subs / "good.ipynb")
     nbformat.write(_demo_student("while True:\n    pass"), subs / "looper.ipynb")
     nbformat.write(_demo_student("import os\nos._exit(1)"), subs / "crasher.ipynb")
+    lost = _demo_student("")
+    del lost.cells[4].metadata["nbgrader"]  # pasted into a new notebook: the test's identity is gone
+    nbformat.write(lost, subs / "lost.ipynb")
     (subs / "nobody").mkdir()
     out = tmp_path / "grades.csv"
     proc = subprocess.run([sys.executable, "-m", "invlab.grade", str(subs), "--lab", "00",
@@ -125,7 +128,18 @@ def test_loops_and_crashes_cost_only_their_student(tmp_path):
     assert float(rows["looper"]["test_f"]) == 0 and float(rows["looper"]["test_g"]) == 1
     assert float(rows["crasher"]["test_f"]) == 0
     assert rows["nobody"]["status"] == "no notebook found"
-    assert "graded 4 students" in proc.stdout
+    assert float(rows["lost"]["test_g"]) == 0 and "missing or without nbgrader metadata: test_g" in rows["lost"]["status"]
+    assert "graded 5 students" in proc.stdout
+
+
+def test_two_names_for_one_id_stay_two_students(tmp_path):
+    (tmp_path / "Ann Lee").mkdir()
+    (tmp_path / "Ann Lee" / "01_irevnet.ipynb").write_text("{}")
+    (tmp_path / "Ann_Lee.ipynb").write_text("{}")
+    (tmp_path / "feedback").mkdir()  # an earlier run's output is no student
+    found = grade.find_submissions(tmp_path, "01_irevnet")
+    assert sorted(found) == ["Ann_Lee", "Ann_Lee-2"]
+    assert {p.name for p in found.values()} == {"01_irevnet.ipynb", "Ann_Lee.ipynb"}
 
 
 def test_unknown_lab_is_a_clear_error(tmp_path):

@@ -77,6 +77,14 @@ def test_notebooks_use_the_one_repository_setting(nb_path):
     assert badges == [build.colab_url(repo, nb_path.stem)]
 
 
+def test_apply_repository_rewrites_the_real_setup_cell():
+    nb = nbformat.read(build.lab_notebooks(build.SOLUTIONS)[0], as_version=4)
+    assert build.apply_repository(nb, "https://github.com/me/course")
+    setup = next(c.source for c in nb.cells if "REPO_URL" in c.source)
+    assert 'REPO_URL = "https://github.com/me/course"' in setup
+    assert build.repository_url() not in "\n".join(c.source for c in nb.cells)
+
+
 def test_apply_repository_rewrites_url_and_badge():
     nb = build.new_notebook([build.markdown("[x](https://colab.research.google.com/github/a/b/blob/main/labs/01_x.ipynb)"),
                              build.code('REPO_URL = "https://github.com/a/b"')])
