@@ -22,7 +22,7 @@ def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t"):
     if len(frames) != len(ts):
         raise ValueError(f"image_slider: got {len(frames)} frames but {len(ts)} values of {label}; "
                          "expected one frame per value")
-    fig = show_strip(frames, ts, label=label)
+    show_strip(frames, ts, label=label)
     plt.show()
     try:
         import ipywidgets as w

@@ -3,7 +3,6 @@ import struct
 import pytest
 import torch
 
-import invlab
 from invlab import data
 
 
