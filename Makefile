@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test labs check-labs bench clean
+.PHONY: install lab test labs check-labs grade bench clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -32,10 +32,16 @@ test: $(STAMP)
 
 # Regenerate the student labs from solutions/ (nbgrader's own preprocessors).
 labs: $(STAMP)
-	$(PY) -m invlab.build
+	$(PY) -m course.build
 
 check-labs: $(STAMP)
-	$(PY) -m invlab.build --check
+	$(PY) -m course.build --check
+
+# Grade a class: make grade LAB=01 SUBMISSIONS=submissions/ [OUT=grades.csv] [ARGS="--timeout 60"]
+OUT ?= grades.csv
+grade: $(STAMP)
+	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=NN SUBMISSIONS=DIR [OUT=grades.csv] [ARGS=\"...\"]"; exit 2; }
+	$(PY) -m course.grade "$(SUBMISSIONS)" --lab "$(LAB)" --out "$(OUT)" $(ARGS)
 
 # The figures the issues ask for: notebook run times, step-time ratio, MMD timing.
 bench: $(STAMP)

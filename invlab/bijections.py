@@ -49,6 +49,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+
+from .data import pad as _data_pad
 from torch import nn
 
 __all__ = [
@@ -1035,22 +1037,8 @@ def _as_bijection(bij, fn: str) -> Bijection:
 # --------------------------------------------------------------------------- data
 
 def pad(t: torch.Tensor, pad_to: Optional[int]) -> torch.Tensor:
-    """Append zero columns to an (N, D) tensor so it has ``pad_to`` columns (None: unchanged).
-
-    >>> pad(torch.ones(2, 3), 5)
-    tensor([[1., 1., 1., 0., 0.],
-            [1., 1., 1., 0., 0.]])
-    """
-    if not isinstance(t, torch.Tensor) or t.dim() != 2:
-        raise ValueError(f"pad: t must be a 2-D tensor (N, D), got "
-                         f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}")
-    if pad_to is None:
-        return t
-    d = t.shape[1]
-    if isinstance(pad_to, bool) or not isinstance(pad_to, (int, np.integer)) or pad_to < d:
-        raise ValueError(f"pad: pad_to={pad_to!r} is smaller than the encoding dimension D={d} "
-                         f"(or not an integer); expected an integer pad_to ≥ {d}, or None")
-    return torch.cat([t, t.new_zeros(t.shape[0], int(pad_to) - d)], dim=1)
+    """Append zero columns so that ``t: (N, D)`` has ``pad_to`` columns (see :func:`invlab.data.pad`)."""
+    return _data_pad(t, pad_to)
 
 
 def make_dataset(bij, pad_to: Optional[int] = None,

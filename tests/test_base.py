@@ -35,21 +35,39 @@ def test_is_invertible_true_and_false():
     assert "NOT invertible" in bad.message and "rtol 1e-05" in bad.message
 
 
-def test_is_invertible_uses_features_and_float64_tolerance():
-    net = invlab.IRevNet(depth=2).double()
-    report = invlab.is_invertible(net, torch.rand(2, 1, 28, 28, dtype=torch.float64))
+def test_is_invertible_on_irevnet_body_float64_tolerance():
+    net = invlab.randomize_(invlab.IRevNet(depth=2), std=0.1).double()
+    report = invlab.is_invertible(net.body, torch.rand(2, 1, 28, 28, dtype=torch.float64))
     assert report and report.rtol == 1e-10
+    assert 0 < report.forward_error <= 1e-10 and 0 < report.inverse_error <= 1e-10
+
+
+def test_is_invertible_refuses_a_classifier():
+    with pytest.raises(TypeError, match="is_invertible: module must be an invlab.InvertibleModule"):
+        invlab.is_invertible(invlab.IRevNet(depth=1), torch.rand(1, 1, 28, 28))
+
+
+def test_is_invertible_catches_a_wrong_inverse_of_other_points():
+    """f⁻¹ that only undoes f on f's own outputs (it remembers x) fails the second trip."""
+    class Cheat(invlab.VolumePreserving):
+        def forward(self, x):
+            self.seen = x
+            return 2 * x
+        def inverse(self, y):
+            return self.seen
+    report = invlab.is_invertible(Cheat(), torch.randn(4, 3))
+    assert report.forward_error == 0 and report.inverse_error > 0.1 and not report
 
 
 def test_is_invertible_restores_training_mode():
     net = invlab.IRevNet(depth=1)
     net.train()
-    invlab.is_invertible(net, torch.rand(1, 1, 28, 28))
-    assert net.training
+    invlab.is_invertible(net.body, torch.rand(1, 1, 28, 28))
+    assert net.body.training
 
 
 def test_is_invertible_errors():
-    with pytest.raises(TypeError, match="has no inverse method"):
+    with pytest.raises(TypeError, match="module must be an invlab.InvertibleModule"):
         invlab.is_invertible(nn.Linear(2, 2), torch.zeros(1, 2))
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         invlab.is_invertible(Scale(1.0), [1.0])
@@ -63,7 +81,7 @@ def test_unimplemented_module_says_what_is_missing():
 
 
 def test_relative_error_shape_mismatch():
-    with pytest.raises(ValueError, match=r"x has shape \(2,\) but the reconstruction has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"relative_error: x has shape \(2,\) but x_rec has shape \(3,\)"):
         invlab.relative_error(torch.zeros(2), torch.zeros(3))
 
 

@@ -210,7 +210,7 @@ def test_padding(name):
         make_dataset(name, pad_to=D - 1)
     with pytest.raises(ValueError, match="pad_to"):
         make_dataset(name, pad_to=float(D + 1))
-    with pytest.raises(ValueError, match=rf"pad: pad_to={D - 1} is smaller"):
+    with pytest.raises(ValueError, match=rf"pad: width must be an int ≥ D = {D} \(the columns of t\), got {D - 1}"):
         B.pad(X, D - 1)
 
 

@@ -5,7 +5,7 @@ import shutil
 import nbformat
 import pytest
 
-from invlab import build
+from course import build
 from notebooks import nbgrader_meta
 
 SOLUTIONS = build.lab_notebooks(build.SOLUTIONS)

@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from invlab import build, grade
+from course import build, grade
 from notebooks import ROOT, nbgrader_meta
 
 LAB1_SOLUTION = build.find_lab("01", build.SOLUTIONS)
@@ -118,7 +118,7 @@ def test_loops_and_crashes_cost_only_their_student(tmp_path):
     nbformat.write(lost, subs / "lost.ipynb")
     (subs / "nobody").mkdir()
     out = tmp_path / "grades.csv"
-    proc = subprocess.run([sys.executable, "-m", "invlab.grade", str(subs), "--lab", "00",
+    proc = subprocess.run([sys.executable, "-m", "course.grade", str(subs), "--lab", "00",
                            "--out", str(out), "--timeout", "5", "--source", str(src)],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -143,6 +143,6 @@ def test_two_names_for_one_id_stay_two_students(tmp_path):
 
 
 def test_unknown_lab_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "invlab.grade", str(tmp_path), "--lab", "42"],
+    proc = subprocess.run([sys.executable, "-m", "course.grade", str(tmp_path), "--lab", "42"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "lab '42' matches 0 notebooks" in proc.stderr

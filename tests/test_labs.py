@@ -1,7 +1,7 @@
 """Every blank lab runs its setup and fails every graded cell (a blank lab earns nothing)."""
 import pytest
 
-from invlab import build
+from course import build
 from notebooks import errors, nbgrader_meta, run_notebook
 
 

@@ -5,7 +5,7 @@ import tomllib
 import nbformat
 import pytest
 
-from invlab import build
+from course import build
 from notebooks import ROOT
 
 REQ_LINE = re.compile(r"^([A-Za-z0-9_.-]+)\s*(>=\s*[\w.]+)?\s*$")

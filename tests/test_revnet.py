@@ -73,14 +73,14 @@ def test_irevnet_stays_invertible_after_training():
 
 
 def test_irevnet_bad_input_is_clear():
-    with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 28, 28\), got \(2, 1, 32, 32\)"):
+    with pytest.raises(ValueError, match=r"IRevNet: x must be a tensor of shape \(B, 1, 28, 28\), got a tensor of shape \(2, 1, 32, 32\)"):
         IRevNet()(torch.zeros(2, 1, 32, 32))
 
 
 def test_irevnet_bad_config():
-    with pytest.raises(ValueError, match="image_size 30 must be divisible by block_size 4"):
+    with pytest.raises(ValueError, match="IRevNet: block_size must be a divisor of image_size=30, got 4"):
         IRevNet(image_size=30)
-    with pytest.raises(ValueError, match="must be even"):
+    with pytest.raises(ValueError, match="in_channels·block_size² is even"):
         IRevNet(block_size=1)
 
 

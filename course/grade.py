@@ -1,6 +1,6 @@
 """Grade a class's notebooks with nbgrader's autograder, offline, no JupyterHub.
 
-    python -m invlab.grade SUBMISSIONS --lab 01 --out grades.csv
+    python -m course.grade SUBMISSIONS --lab 01 --out grades.csv
 
 ``SUBMISSIONS`` holds one ``STUDENT.ipynb`` per student, or one folder per student
 with the lab's notebook inside. Each student is autograded in their own nbgrader run
@@ -27,7 +27,7 @@ from typing import Dict, List, Optional
 
 import nbformat
 
-from .build import SOLUTIONS, find_lab, make_course, run_nbgrader
+from course.build import SOLUTIONS, find_lab, make_course, run_nbgrader
 
 __all__ = ["Result", "find_submissions", "grade", "main"]
 
@@ -174,7 +174,7 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m invlab.grade", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m course.grade", description=__doc__.split("\n\n")[0])
     ap.add_argument("submissions", type=Path, help="folder: STUDENT.ipynb files or STUDENT/ folders")
     ap.add_argument("--lab", required=True, help='which lab, e.g. "01" or "01_irevnet"')
     ap.add_argument("--out", type=Path, default=Path("grades.csv"), help="gradebook CSV to write")

@@ -1,7 +1,7 @@
 """Build the student labs from the solutions with nbgrader's own preprocessors.
 
-    python -m invlab.build            # solutions/*.ipynb -> labs/*.ipynb  (`make labs`)
-    python -m invlab.build --check    # exit 1 if labs/ is stale
+    python -m course.build            # solutions/*.ipynb -> labs/*.ipynb  (`make labs`)
+    python -m course.build --check    # exit 1 if labs/ is stale
 
 A solution notebook is the single source of its lab:
 
@@ -209,7 +209,7 @@ def stale_labs(solutions: Path = SOLUTIONS, labs: Path = LABS) -> List[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m invlab.build", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m course.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only report whether labs/ is stale")
     args = ap.parse_args(argv)
     if args.check:
