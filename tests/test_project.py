@@ -118,3 +118,19 @@ def test_student_install_is_the_package_only(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names}
     assert "invlab" in top and "course" not in top and "tests" not in top, sorted(top)
+
+
+def test_map_names_every_module():
+    """docs/map.md (the map of the house) names every module of invlab/ and course/."""
+    text = (ROOT / "docs" / "map.md").read_text()
+    missing = []
+    for folder in ("invlab", "course"):
+        for path in sorted((ROOT / folder).iterdir()):
+            if path.name.startswith("_") or path.name == "__pycache__":
+                continue
+            name = path.stem if path.suffix == ".py" else path.name + "/"
+            if path.suffix not in (".py", "") or (path.is_dir() and not (path / "__init__.py").exists()):
+                continue
+            if not re.search(rf"(?<![\w/]){re.escape(name)}", text):
+                missing.append(f"{folder}/{path.name}")
+    assert not missing, f"docs/map.md does not mention: {missing}"
