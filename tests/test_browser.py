@@ -17,7 +17,6 @@ import re
 import shutil
 import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -30,6 +29,10 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser",
 CHROMEDRIVER = next((p for p in ("/usr/bin/chromedriver", shutil.which("chromedriver") or "")
                      if p and os.path.exists(p)), None)
 try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
