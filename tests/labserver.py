@@ -78,7 +78,8 @@ class LabServer:
     def url(self, path: str = "lab", **query) -> str:
         q = "&".join([f"{k}={v}" if v is not None else k for k, v in query.items()] +
                      [f"token={self.token}"])
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}?{q}"
+        sep = "&" if "?" in path else "?"
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}{sep}{q}"
 
     def api(self, path: str, method: str = "GET", body=None, timeout: float = 10):
         data = None if body is None else json.dumps(body).encode()

@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -51,7 +52,7 @@ pytestmark = pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip())
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
-RUN_TIMEOUT = float(os.environ.get("INVLAB_BROWSER_TIMEOUT", 600))   # seconds per notebook
+RUN_TIMEOUT = float(os.environ.get("INVLAB_BROWSER_TIMEOUT", 900))   # seconds per notebook
 NOTEBOOK_SETTINGS = {
     # Attach every cell to the page so the test sees all outputs (the default attaches
     # off-screen cells lazily); nothing else differs from a student's JupyterLab.
@@ -67,19 +68,19 @@ return cells.map(cell => {
   const outs = [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => ({
       mime: o.getAttribute('data-mime-type') || '',
       nested: !!o.parentElement.closest('.jupyter-widgets'),
+      widget: !!o.querySelector('.jupyter-widgets'),
       text: (o.innerText || '').slice(0, 2000),
       imgs: [...o.querySelectorAll('img')].map(i => ({ok: i.complete && i.naturalWidth > 0,
                                                      src: i.src.length}))}));
   return {code, prompt, outs,
           widgets: cell.querySelectorAll('.jupyter-widgets').length,
-          progress: cell.querySelectorAll('.widget-progress, .jupyter-widgets progress').length,
+          progress: cell.querySelectorAll('.widget-hprogress, .widget-vprogress').length,
           sliders: cell.querySelectorAll('.widget-slider').length,
           widget_errors: [...cell.querySelectorAll('.jupyter-widgets')].filter(
               w => /Error displaying widget|Loading widget/.test(w.innerText || '')).length};
 });
 """
-STDERR = "application/vnd.jupyter.stderr"
-WIDGET = "application/vnd.jupyter.widget-view+json"
+STDERR = "application/vnd.jupyter.stderr"      # JupyterLab shows errors and stderr with it
 TEXT_FALLBACK = re.compile(r"<Figure size [\d.]+x[\d.]+ with \d+ Axes>|^(HBox|VBox|interactive|"
                            r"IntSlider|FloatProgress)\(|\d+%\|")
 
@@ -170,7 +171,11 @@ def run_all(lab, driver, path, timeout=RUN_TIMEOUT):
         elif time.time() - quiet_since > 2:
             return driver.execute_script(READ_CELLS), seen_progress
         time.sleep(0.5)
-    raise AssertionError(f"{path}: Run All did not finish within {timeout:.0f} s")
+    screenshot(driver, f"{Path(path).stem}-timeout.png")
+    done = sum(bool(re.search(r"\[\d+\]", c["prompt"])) for c in cells if c["code"])
+    raise AssertionError(f"{path}: Run All did not finish within {timeout:.0f} s "
+                         f"({done} of {sum(c['code'] for c in cells)} code cells ran; "
+                         f"INVLAB_BROWSER_TIMEOUT sets the limit)")
 
 
 def save(lab, driver, path):
@@ -203,8 +208,8 @@ def _problems(cells, upto=None):
             bad = [im for im in o["imgs"] if not im["ok"]]
             if bad:
                 found.append(f"cell {i}: {len(bad)} image(s) did not load")
-            if o["mime"] == WIDGET and not o["text"].strip() and not c["widgets"]:
-                found.append(f"cell {i}: a widget output rendered nothing")
+            if not o["mime"] and not o["widget"] and not o["imgs"] and not o["text"].strip():
+                found.append(f"cell {i}: an output rendered nothing (a widget that did not show?)")
         if c["widget_errors"]:
             found.append(f"cell {i}: a widget failed to render")
     return found
