@@ -10,7 +10,8 @@ function stays allowed. To cover a new lab, add an entry::
 An entry is a list of dotted names (re-exports such as ``invlab.ActNorm`` are matched
 by identity, so one name per object is enough), or a dict ``{"names": [...],
 "tests": [...]}`` when the exercise is graded by other cells than the first graded
-cell after it.
+cell after it. A solution notebook may also declare entries in its metadata
+(``{"invlab": {"forbidden": {...}}}``); they add to the table.
 
 :func:`scan` reads the student's code with :mod:`ast` — never runs it — and follows
 ``invlab.x``, ``import invlab.mmd as m``, ``from invlab import mmd2 as m``, local
@@ -55,7 +56,8 @@ def _meta(cell) -> dict:
 
 def rules_for(lab_name: str, master: nbformat.NotebookNode) -> Dict[str, dict]:
     """``{exercise grade_id: {"names": [...], "tests": [...], "defines": {...}}}`` for a lab."""
-    table = FORBIDDEN.get(lab_name.split("_")[0], {})
+    table = dict(FORBIDDEN.get(lab_name.split("_")[0], {}))
+    table.update(master.metadata.get("invlab", {}).get("forbidden", {}))  # a lab may declare its own
     cells = master.cells
     out = {}
     for ex, entry in table.items():
