@@ -54,6 +54,7 @@ class Master:
     hidden: Set[str]           # lines of the hidden tests (to keep them out of feedback)
     rules: Dict[str, dict]     # reference-answer rules, course.integrity.rules_for
     locked: Set[str]           # grade_ids of the locked cells
+    ids: Set[str] = field(default_factory=set)  # every grade_id of the lab
     timeout: float = 120.0
     memory_mb: int = 8192
     deny: List[str] = field(default_factory=list)
@@ -98,8 +99,9 @@ def prepare(master_path: Path, workdir: Path, timeout: float, memory_mb: int,
         f"c.ExecutePreprocessor.kernel_name = {kernel!r}\n"
         "c.Execute.execute_retries = 0\n")
     locked = {_meta(c).get("grade_id") for c in nb.cells if _meta(c).get("locked")}
+    ids = {_meta(c).get("grade_id") for c in nb.cells} - {None}
     return Master(name, course, points, hidden, integrity.rules_for(name, nb), locked,
-                  timeout, memory_mb, list(deny))
+                  timeout, memory_mb, list(deny), ids)
 
 
 # ---------------------------------------------------------------- running nbgrader
@@ -124,13 +126,22 @@ def _worker_init():
     signal.signal(signal.SIGTERM, term)
 
 
+def _die_with_parent():  # Linux: nbgrader (and so its kernel) ends when the grader is killed
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def _nbgrader(course: Path, args: List[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
     full = dict(os.environ)
     full["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full.get("PATH", "")
     full.update(env)
     proc = subprocess.Popen(cmd, cwd=course, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     _LIVE.add(proc.pid)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -191,6 +202,9 @@ def _grade(m: Master, res: Result, path: Optional[Path], workdir: Path, labs) ->
     if which is not None and which != m.name and not set(m.points) & {_meta(c).get("grade_id") for c in nb.cells}:
         res.status = f"a notebook of lab {which}, not {m.name}"
         return
+    for cell in nb.cells:  # a renamed cell is the student's own: no grade of its own
+        if "nbgrader" in cell.get("metadata", {}) and _meta(cell).get("grade_id") not in m.ids:
+            del cell.metadata["nbgrader"]
     submitted = [_meta(c).get("grade_id") for c in nb.cells]
     missing = [g for g in m.points if g not in submitted]
     notes = integrity.violations(nb, m.rules, m.locked)

@@ -39,7 +39,9 @@ def strip_hidden(source: str) -> str:
 
 def hidden_lines(master: nbformat.NotebookNode, visible: Iterable[str] = ()) -> Set[str]:
     """The stripped lines of every hidden-test region of ``master`` that are not also
-    visible elsewhere (``visible``: sources the student sees, e.g. the released lab)."""
+    visible elsewhere: in ``master`` outside hidden regions, or in ``visible`` (sources
+    the student sees, e.g. the released lab)."""
+    visible = [*visible, *(strip_hidden(c.source) for c in master.cells)]
     seen = {ln.strip() for src in visible for ln in src.splitlines()}
     out = set()
     for cell in master.cells:

@@ -190,7 +190,7 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
     _write_csv(out_csv, header, rows)
     feedback_dir.mkdir(parents=True, exist_ok=True)
 
-    deny = [str(p) for p in (Path(source).resolve(), out_csv.resolve(), feedback_dir.resolve(),
+    deny = [str(p) for p in (Path(source).resolve(), SOLUTIONS, out_csv.resolve(), feedback_dir.resolve(),
                              Path(submissions).resolve()) if _safe_to_deny(p)]
     results = []
     t0 = time.perf_counter()
