@@ -101,7 +101,7 @@ def prepare(master_path: Path, workdir: Path, timeout: float, memory_mb: int,
     locked = {_meta(c).get("grade_id") for c in nb.cells if _meta(c).get("locked")}
     ids = {_meta(c).get("grade_id") for c in nb.cells} - {None}
     return Master(name, course, points, hidden, integrity.rules_for(name, nb), locked,
-                  timeout, memory_mb, list(deny), ids)
+                  timeout=timeout, memory_mb=memory_mb, deny=list(deny), ids=ids)
 
 
 # ---------------------------------------------------------------- running nbgrader
