@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab lab-instructor test labs check-labs grade bench clean
+.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -56,6 +56,11 @@ OUT ?= grades.csv
 grade: $(STAMP)
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=NN SUBMISSIONS=DIR [OUT=grades.csv] [ARGS=\"...\"]"; exit 2; }
 	$(PY) -m course.grade "$(SUBMISSIONS)" --lab "$(LAB)" --out "$(OUT)" $(ARGS)
+
+# Join shard gradebooks (--shard K/N runs): make grade-merge PARTS="parts/*/grades.csv" OUT=grades.csv
+grade-merge: $(STAMP)
+	@test -n "$(PARTS)" || { echo "usage: make grade-merge PARTS=\"parts/*/grades.csv\" [OUT=grades.csv]"; exit 2; }
+	$(PY) -m course.grade merge $(PARTS) --out "$(OUT)"
 
 # The figures the issues ask for: notebook run times, step-time ratio, MMD timing.
 bench: $(STAMP)
