@@ -254,7 +254,9 @@ def test_solution_runs_in_the_browser(lab, browser, solution):
     path = f"solutions/{solution.name}"
     open_notebook(lab, browser, path)
     cells, progress = run_all(lab, browser, path)
-    screenshot(browser, f"{solution.stem}.png")
+    browser.execute_script("const f = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')];"
+                           "if (f.length) f[f.length - 1].scrollIntoView({block: 'center'});")
+    screenshot(browser, f"{solution.stem}.png")          # at the last figure
     problems = _problems(cells)
     code = [i for i, c in enumerate(cells) if c["code"]]
     not_run = [i for i in code if not re.search(r"\[\d+\]", cells[i]["prompt"])]
