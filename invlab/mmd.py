@@ -254,10 +254,10 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq",
     n, m = x.shape[0], y.shape[0]
     for name, t in (("x", x), ("y", y)):
         if unbiased and t.shape[0] < 2:
-            fail_value(who, name, t, "at least 2 samples for the unbiased estimator (pass "
-                                     "more samples or unbiased=False)")
+            fail_value(who, name, t, "a tensor with at least 2 samples (rows) for the unbiased "
+                                     "estimator (pass more samples or unbiased=False)")
         if t.shape[0] < 1:
-            fail_value(who, name, t, "at least 1 sample (row)")
+            fail_value(who, name, t, "a tensor with at least 1 sample (row)")
 
     k_xx = _kernel_of_sq_dists(_sq_dists(x, x), kind, hs)
     k_yy = _kernel_of_sq_dists(_sq_dists(y, y), kind, hs)

@@ -211,14 +211,14 @@ def test_error_feature_mismatch():
 
 
 def test_error_too_few_samples_for_unbiased():
-    with pytest.raises(ValueError, match=r"^mmd2: x must be at least 2 samples for the unbiased "
+    with pytest.raises(ValueError, match=r"^mmd2: x must be a tensor with at least 2 samples \(rows\) for the unbiased "
                                          r"estimator .*got a tensor of shape \(1, 2\)"):
         mmd2(torch.randn(1, 2), torch.randn(5, 2))
-    with pytest.raises(ValueError, match=r"^mmd2: y must be at least 2 samples.*unbiased=False"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor with at least 2 samples.*unbiased=False"):
         mmd2(torch.randn(5, 2), torch.randn(1, 2))
     # the biased estimator is defined for one sample each, but not for none
     assert torch.isfinite(mmd2(torch.randn(1, 2), torch.randn(1, 2), unbiased=False))
-    with pytest.raises(ValueError, match=r"^mmd2: y must be at least 1 sample \(row\), got a "
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor with at least 1 sample \(row\), got a "
                                          r"tensor of shape \(0, 2\)"):
         mmd2(torch.randn(3, 2), torch.randn(0, 2), unbiased=False)
     with pytest.raises(TypeError, match=r"^mmd2: unbiased must be True or False, got 1$"):
