@@ -28,10 +28,9 @@ class CheckFailed(AssertionError):
 # validated (TypeError / ValueError); the student's values never are: a wrong student
 # value is a CheckFailed with a message in the student's terms.
 
-def _text(fn: str, arg: str, value) -> str:
+def _text(fn: str, arg: str, value) -> None:
     if not isinstance(value, str):
         fail_type(fn, arg, value, "a str")
-    return value
 
 
 def _number(fn: str, arg: str, value) -> float:
