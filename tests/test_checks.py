@@ -189,6 +189,19 @@ def test_count_torch_calls_tells_loops_from_matrices():
     (lambda: checks.check_invertible("f", abs, abs, torch.ones(1), rtol=0), ValueError,
      r"^check_invertible: rtol must be a finite number > 0, got 0$"),
     (lambda: checks.passed(None), TypeError, r"^passed: what must be a str, got None$"),
+    (lambda: checks.check_between("y", 1.0, 0, 2, hint=None), TypeError,
+     r"^check_between: hint must be a str, got None$"),
+    (lambda: checks.check_between("y", 1.0, 0, [2]), TypeError, r"^check_between: high must be a number, got \[2\] \(list\)$"),
+    (lambda: checks.check_invertible(3, abs, abs, torch.ones(1)), TypeError,
+     r"^check_invertible: name must be a str, got 3$"),
+    (lambda: checks.check_invertible("f", abs, None, torch.ones(1)), TypeError,
+     r"^check_invertible: inverse must be a callable, got None$"),
+    (lambda: checks.check_invertible("f", abs, abs, torch.ones(1, dtype=torch.long)), TypeError,
+     r"^check_invertible: x must be a floating-point torch.Tensor, got a tensor of shape \(1,\) \(int64\)$"),
+    (lambda: checks.check_close("y", 1.0, 1.0, atol=float("nan")), ValueError,
+     r"^check_close: atol must be a finite number ≥ 0, got nan \(float\)$"),
+    (lambda: checks.check_tensor("y", torch.zeros(1), dtype=None) or checks.check_tensor(None, 1), TypeError,
+     r"^check_tensor: name must be a str, got None$"),
 ])
 def test_instructor_arguments_are_validated(call, error, message):
     with pytest.raises(error, match=message):
