@@ -416,8 +416,15 @@ def test_decode_predictions():
 def test_round_to_int_handles_nonfinite_and_padding():
     r = round_to_int(torch.tensor([[0.4, 1.6, 9.0], [float("inf"), -0.2, 3.0]]), dim=2)
     assert r.tolist() == [[0, 2], [-1, 0]]
-    with pytest.raises(ValueError, match="dim"):
+    with pytest.raises(ValueError, match=r"^round_to_int: dim must be an int ≥ 1 and ≤ 3, got 4$"):
         round_to_int(torch.zeros(2, 3), dim=4)
+    with pytest.raises(TypeError, match=r"^round_to_int: pred must be a torch.Tensor, got \[\[0.5\]\] \(list\)$"):
+        round_to_int([[0.5]])
+    with pytest.raises(ValueError, match=r"^round_to_int: pred must be a tensor with 2 axes, got a tensor of shape \(3,\)"):
+        round_to_int(torch.zeros(3))
+    assert round_to_int(torch.tensor([[0.5, 1.5, 2.5, -0.5]])).tolist() == [[0, 2, 2, 0]]   # ties to even
+    assert round_to_int(torch.tensor([[1e30, -1e30]])).tolist() == [[2 ** 62, -2 ** 62]]  # clamped
+    assert round_to_int(torch.tensor([[2.6, 7.0]]), dim=1).dtype == torch.int64
 
 
 # ----------------------------------------------------------------- doctests
