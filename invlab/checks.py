@@ -7,12 +7,14 @@ counts anything on stderr as a failure).
 """
 from __future__ import annotations
 
+from numbers import Real
 from typing import Callable, Optional, Sequence
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 from .base import InvertibleModule, is_invertible
+from .validate import check_callable, check_float, fail_type, fail_value
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
            "check_equal", "check_invertible", "check_between", "count_torch_calls", "passed"]
@@ -22,8 +24,26 @@ class CheckFailed(AssertionError):
     """A graded check failed; the message says what to fix."""
 
 
+# The arguments an instructor writes (names, expected shapes, tolerances, hints) are
+# validated (TypeError / ValueError); the student's values never are: a wrong student
+# value is a CheckFailed with a message in the student's terms.
+
+def _text(fn: str, arg: str, value) -> None:
+    if not isinstance(value, str):
+        fail_type(fn, arg, value, "a str")
+
+
+def _number(fn: str, arg: str, value) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        fail_type(fn, arg, value, "a number")
+    return float(value)
+
+
 def check(condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
+    _text("check", "message", message)
     if not condition:
         raise CheckFailed(message)
 
@@ -34,6 +54,9 @@ def _shape(t) -> str:
 
 def check_tensor(name: str, value, dtype: Optional[torch.dtype] = None) -> None:
     """``value`` must be a tensor (of ``dtype`` when given) without NaN or inf."""
+    _text("check_tensor", "name", name)
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        fail_type("check_tensor", "dtype", dtype, "a torch.dtype or None")
     check(isinstance(value, torch.Tensor),
           f"{name} should be a torch.Tensor, but it is a {type(value).__name__}"
           + (" (did you forget to return it?)" if value is None else ""))
@@ -46,6 +69,9 @@ def check_tensor(name: str, value, dtype: Optional[torch.dtype] = None) -> None:
 def check_shape(name: str, value, expected: Sequence[int]) -> None:
     """``value`` must be a tensor of shape ``expected``."""
     check_tensor(name, value)
+    if isinstance(expected, (str, bytes)) or not hasattr(expected, "__iter__") or not all(
+            hasattr(s, "__index__") and not isinstance(s, bool) for s in expected):
+        fail_type("check_shape", "expected", expected, "a shape: a sequence of ints")
     expected = tuple(int(s) for s in expected)
     check(tuple(value.shape) == expected, f"{name} has shape {_shape(value)}; expected {expected}")
 
@@ -90,7 +116,8 @@ def _plain_value(name: str, value, like):
             raise CheckFailed(f"{name} should be a str, but it is a {type(value).__name__}")
         return str.__str__(value)
     if type(like) in _PLAIN_NUMBERS or isinstance(like, float):
-        return _plain_number(name, value)
+        v = _plain_number(name, value)
+        return int(v) if type(like) is int and type(value) is int else v
     if isinstance(like, (tuple, list)):
         if type(value) not in (tuple, list) or len(value) != len(like):
             raise CheckFailed(f"{name} should be a {type(like).__name__} of {len(like)} items, "
@@ -130,6 +157,9 @@ def check_close(name: str, actual, expected, rtol: float = 1e-5, atol: float = 1
 
     Compares plain tensors / floats the check builds itself (see :func:`check_equal`).
     """
+    rtol = check_float("check_close", "rtol", rtol, min=0)
+    atol = check_float("check_close", "atol", atol, min=0)
+    _text("check_close", "hint", hint)
     if isinstance(expected, torch.Tensor):
         a = _plain_tensor(name, actual)
         check_shape(name, a, expected.shape)
@@ -149,8 +179,12 @@ def check_close(name: str, actual, expected, rtol: float = 1e-5, atol: float = 1
 def check_between(name: str, value, low: float = float("-inf"), high: float = float("inf"),
                   hint: str = "") -> None:
     """``low ≤ value ≤ high`` for a number (a plain float the check builds itself)."""
+    lo, hi = _number("check_between", "low", low), _number("check_between", "high", high)
+    if lo > hi:
+        fail_value("check_between", "high", high, f"a number ≥ low = {lo:g}")
+    _text("check_between", "hint", hint)
     v = _plain_number(name, value)
-    check(low <= v <= high, f"{name} is {v:.6g}; expected it between {low:g} and {high:g}"
+    check(lo <= v <= hi, f"{name} is {v:.6g}; expected it between {lo:g} and {hi:g}"
                             + (f". {hint}" if hint else ""))
 
 
@@ -162,6 +196,13 @@ def check_invertible(name: str, forward: Callable, inverse: Callable, x: torch.T
     1e-5 in float32 and 1e-10 in float64 for exact inverses) that first checks shapes
     and says, in the student's terms, which direction fails. Returns the larger error.
     """
+    _text("check_invertible", "name", name)
+    check_callable("check_invertible", "forward", forward)
+    check_callable("check_invertible", "inverse", inverse)
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        fail_type("check_invertible", "x", x, "a floating-point torch.Tensor")
+    if rtol is not None:
+        rtol = check_float("check_invertible", "rtol", rtol, min=0, min_open=True)
     with torch.no_grad():
         y = forward(x)
         check(isinstance(y, torch.Tensor),
@@ -199,4 +240,5 @@ class count_torch_calls(TorchFunctionMode):
 
 def passed(what: str) -> None:
     """Print the pass line of a graded cell."""
+    _text("passed", "what", what)
     print(f"✔ {what}: all checks passed.")

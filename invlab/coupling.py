@@ -19,13 +19,13 @@ Blocks:
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
 import torch
 from torch import nn
 
 from invlab.base import InvertibleModule, SequenceINN, VolumePreserving
+from invlab.validate import check_callable, check_float, check_int, check_module, check_tensor, fail_value
 
 __all__ = ["mlp", "AdditiveCoupling", "AffineCoupling", "Permutation", "Reverse", "ActNorm",
            "InvertibleLinear", "InvertibleConv1x1", "SequenceINN"]
@@ -35,44 +35,21 @@ SubnetFactory = Callable[[int, int], nn.Module]
 
 # --------------------------------------------------------------------------- checks
 
-def _check_int(owner: str, name: str, value, minimum: int) -> int:
-    """``value`` must be an int ≥ ``minimum`` (bools are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{owner}: {name} must be an int ≥ {minimum}, "
-                        f"got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{owner}: {name} must be an int ≥ {minimum}, got {value}")
-    return value
-
-
 def _check_input(owner: str, x, dim: int, name: str = "x", image_only: bool = False):
-    """``x`` must be a floating tensor of shape (B, dim) or (B, dim, H, W)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{owner}: {name} must be a floating-point tensor, got dtype "
-                        f"{str(x.dtype).replace('torch.', '')}; convert it with .float()")
-    shapes = (4,) if image_only else (2, 4)
-    if x.dim() not in shapes:
-        expected = (f"(B, {dim}, H, W)" if image_only
-                    else f"(B, {dim}) or (B, {dim}, H, W)")
-        raise ValueError(f"{owner}: {name} must have shape {expected}, "
-                         f"got shape {tuple(x.shape)}")
+    """``x`` must be a floating tensor of shape (B, dim) or (B, dim, H, W) (via invlab.validate)."""
+    shape = f"(B, {dim}, H, W)" if image_only else f"(B, {dim}) or (B, {dim}, H, W)"
+    check_tensor(owner, name, x, floating=True)
+    if x.dim() not in ((4,) if image_only else (2, 4)):
+        fail_value(owner, name, x, f"a tensor of shape {shape}")
     if x.shape[1] != dim:
         what = "channels" if x.dim() == 4 else "features"
-        raise ValueError(f"{owner}: {name} has {x.shape[1]} {what} (dim 1 of shape "
-                         f"{tuple(x.shape)}); expected dim={dim}")
+        fail_value(owner, name, x, f"a tensor of shape {shape}, dim={dim} {what}")
 
 
 def _make_subnet(owner: str, subnet, c_in: int, c_out: int) -> nn.Module:
-    if not callable(subnet):
-        raise TypeError(f"{owner}: subnet must be a factory subnet(c_in, c_out) -> nn.Module, "
-                        f"got {type(subnet).__name__}")
-    net = subnet(c_in, c_out)
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"{owner}: subnet({c_in}, {c_out}) must return an nn.Module, "
-                        f"got {type(net).__name__}")
-    return net
+    check_callable(owner, "subnet", subnet, "a factory subnet(c_in, c_out) -> nn.Module")
+    return check_module(owner, f"subnet({c_in}, {c_out})", subnet(c_in, c_out),
+                        expected="an nn.Module (the factory must return one)")
 
 
 def _run_subnet(owner: str, net: nn.Module, h: torch.Tensor, c_out: int) -> torch.Tensor:
@@ -80,10 +57,9 @@ def _run_subnet(owner: str, net: nn.Module, h: torch.Tensor, c_out: int) -> torc
     if (not isinstance(out, torch.Tensor) or out.dim() != h.dim()
             or out.shape[0] != h.shape[0] or out.shape[1] != c_out
             or out.shape[2:] != h.shape[2:]):
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         want = (h.shape[0], c_out) + tuple(h.shape[2:])
-        raise ValueError(f"{owner}: subnet output must have shape {want} for an input of "
-                         f"shape {tuple(h.shape)}, got {got}")
+        fail_value(owner, "subnet output", out, f"a tensor of shape {want} for an input of "
+                                                f"shape {tuple(h.shape)}")
     return out
 
 
@@ -106,10 +82,10 @@ def mlp(c_in: int, c_out: int, hidden: int = 64, depth: int = 2) -> nn.Sequentia
     >>> bool((net(torch.randn(5, 3)) == 0).all())   # zero last layer
     True
     """
-    _check_int("mlp", "c_in", c_in, 1)
-    _check_int("mlp", "c_out", c_out, 1)
-    _check_int("mlp", "hidden", hidden, 1)
-    _check_int("mlp", "depth", depth, 1)
+    check_int("mlp", "c_in", c_in, min=1)
+    check_int("mlp", "c_out", c_out, min=1)
+    check_int("mlp", "hidden", hidden, min=1)
+    check_int("mlp", "depth", depth, min=1)
     layers = [nn.Linear(c_in, hidden), nn.ReLU()]
     for _ in range(depth - 1):
         layers += [nn.Linear(hidden, hidden), nn.ReLU()]
@@ -152,14 +128,10 @@ class AdditiveCoupling(VolumePreserving):
     def __init__(self, dim: int, subnet: SubnetFactory, split: Optional[int] = None):
         super().__init__()
         name = type(self).__name__
-        self.dim = _check_int(name, "dim", dim, 2)
+        self.dim = check_int(name, "dim", dim, min=2)
         if split is None:
             split = dim // 2
-        _check_int(name, "split", split, 1)
-        if split > dim - 1:
-            raise ValueError(f"{name}: split must be between 1 and dim - 1 = {dim - 1}, "
-                             f"got {split}")
-        self.split = split
+        self.split = check_int(name, "split", split, min=1, max=dim - 1)
         self.t = _make_subnet(name, subnet, split, dim - split)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -218,15 +190,8 @@ class AffineCoupling(InvertibleModule):
     def __init__(self, dim: int, subnet: SubnetFactory, clamp: Optional[float] = 2.0):
         super().__init__()
         name = type(self).__name__
-        self.dim = _check_int(name, "dim", dim, 2)
-        if clamp is not None:
-            if isinstance(clamp, bool) or not isinstance(clamp, (int, float)):
-                raise TypeError(f"{name}: clamp must be a positive number or None, "
-                                f"got {clamp!r} ({type(clamp).__name__})")
-            if not (math.isfinite(clamp) and clamp > 0):
-                raise ValueError(f"{name}: clamp must be a positive number or None, got {clamp}")
-            clamp = float(clamp)
-        self.clamp = clamp
+        self.dim = check_int(name, "dim", dim, min=2)
+        self.clamp = None if clamp is None else check_float(name, "clamp", clamp, min=0, min_open=True)
         self.d1 = dim // 2
         self.d2 = dim - self.d1
         self.subnet2 = _make_subnet(name, subnet, self.d2, 2 * self.d1)  # x2 -> (s2, t2)
@@ -283,7 +248,7 @@ class Permutation(VolumePreserving):
 
     def __init__(self, dim: int, seed: Optional[int] = None):
         super().__init__()
-        self.dim = _check_int(type(self).__name__, "dim", dim, 1)
+        self.dim = check_int(type(self).__name__, "dim", dim, min=1)
         perm = self._make_perm(dim, seed)
         self.register_buffer("perm", perm)
         self.register_buffer("inv_perm", torch.argsort(perm))
@@ -291,7 +256,7 @@ class Permutation(VolumePreserving):
     def _make_perm(self, dim: int, seed: Optional[int]) -> torch.Tensor:
         if seed is None:
             return torch.randperm(dim)
-        _check_int(type(self).__name__, "seed", seed, 0)
+        check_int(type(self).__name__, "seed", seed, min=0)
         return torch.randperm(dim, generator=torch.Generator().manual_seed(seed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -359,10 +324,8 @@ class ActNorm(InvertibleModule):
 
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
-        self.dim = _check_int(type(self).__name__, "dim", dim, 1)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
-            raise ValueError(f"{type(self).__name__}: eps must be a positive number, got {eps!r}")
-        self.eps = float(eps)
+        self.dim = check_int(type(self).__name__, "dim", dim, min=1)
+        self.eps = check_float(type(self).__name__, "eps", eps, min=0, min_open=True)
         self.b = nn.Parameter(torch.zeros(dim))
         self.log_s = nn.Parameter(torch.zeros(dim))
         self.register_buffer("initialized", torch.tensor(False))
@@ -435,10 +398,10 @@ class InvertibleLinear(InvertibleModule):
     def __init__(self, dim: int, seed: Optional[int] = None):
         super().__init__()
         name = type(self).__name__
-        self.dim = _check_int(name, "dim", dim, 1)
+        self.dim = check_int(name, "dim", dim, min=1)
         gen = None
         if seed is not None:
-            _check_int(name, "seed", seed, 0)
+            check_int(name, "seed", seed, min=0)
             gen = torch.Generator().manual_seed(seed)
         q, r = torch.linalg.qr(torch.randn(dim, dim, generator=gen))
         q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # uniform over orthogonal matrices
@@ -482,5 +445,5 @@ class InvertibleConv1x1(InvertibleLinear):
     _image_only = True
 
     def __init__(self, channels: int, seed: Optional[int] = None):
-        _check_int(type(self).__name__, "channels", channels, 1)
+        check_int(type(self).__name__, "channels", channels, min=1)
         super().__init__(channels, seed=seed)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .env import is_offline
-from .validate import check_int, check_tensor, fail_value
+from .validate import check_bool, check_choice, check_float, check_int, check_tensor, fail_type, fail_value
 
 __all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres", "pad"]
 
@@ -75,16 +75,20 @@ def load_mnist(split: str = "train", n: Optional[int] = None, root=None,
         ``X: (N, 1, 28, 28)`` float32 in [0, 1] and ``y: (N,)`` int64
         (and the source name when ``return_source``).
     """
-    if split not in SPLITS:
-        raise ValueError(f"load_mnist: split must be one of {SPLITS}, got {split!r}")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise ValueError(f"load_mnist: n must be a positive int or None, got {n!r}")
+    fn = "load_mnist"
+    check_choice(fn, "split", split, SPLITS)
+    if n is not None:
+        check_int(fn, "n", n, min=1)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        fail_type(fn, "root", root, "a folder path (str or pathlib.Path) or None")
     root = Path(root) if root is not None else default_root()
+    verbose = check_bool(fn, "verbose", verbose)
+    return_source = check_bool(fn, "return_source", return_source)
     if download is None:
         download = not is_offline()
-    elif download and is_offline():
-        raise ValueError("load_mnist: download=True but INVLAB_OFFLINE=1 forbids downloads; "
-                         "unset INVLAB_OFFLINE or pass download=False")
+    elif check_bool(fn, "download", download) and is_offline():
+        fail_value(fn, "download", download, "False or None while INVLAB_OFFLINE=1 forbids "
+                                             "downloads (unset INVLAB_OFFLINE or pass download=False)")
 
     attempts = []
     X = y = None
@@ -108,8 +112,8 @@ def load_mnist(split: str = "train", n: Optional[int] = None, root=None,
 
     if n is not None:
         if n > len(X):
-            raise ValueError(f"load_mnist: n={n} images asked for split={split!r}, but the "
-                             f"source ({source}) holds only {len(X)}")
+            fail_value(fn, "n", n, f"at most {len(X)}, the images of split={split!r} in the "
+                                   f"source ({source})")
         X, y = X[:n], y[:n]
     if verbose:
         why = f" [{'; '.join(attempts)}]" if attempts else ""
@@ -119,9 +123,9 @@ def load_mnist(split: str = "train", n: Optional[int] = None, root=None,
 
 def two_moons(n: int = 1000, noise: float = 0.05, seed: int = 0):
     """Two interleaved half circles: ``X: (n, 2)`` float32, ``labels: (n,)`` int64."""
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"two_moons: n must be an int ≥ 2, got {n!r}")
-    g = torch.Generator().manual_seed(seed)
+    n = check_int("two_moons", "n", n, min=2)
+    noise = check_float("two_moons", "noise", noise, min=0)
+    g = torch.Generator().manual_seed(check_int("two_moons", "seed", seed))
     n0 = n // 2
     t = torch.rand(n, generator=g) * math.pi
     upper = torch.stack([torch.cos(t[:n0]), torch.sin(t[:n0])], 1)
@@ -133,8 +137,8 @@ def two_moons(n: int = 1000, noise: float = 0.05, seed: int = 0):
 
 def gaussian_ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
     """The ``(modes, 2)`` centres μ_k = radius·(cos 2πk/modes, sin 2πk/modes) of :func:`gaussian_ring`."""
-    if not isinstance(modes, int) or isinstance(modes, bool) or modes < 1:
-        raise ValueError(f"gaussian_ring: modes must be a positive int, got {modes!r}")
+    modes = check_int("gaussian_ring", "modes", modes, min=1)
+    radius = check_float("gaussian_ring", "radius", radius, min=0, min_open=True)
     angle = 2 * math.pi * torch.arange(modes, dtype=torch.float32) / modes
     return radius * torch.stack([torch.cos(angle), torch.sin(angle)], 1)
 
@@ -145,8 +149,10 @@ def gaussian_ring(n: int = 1000, modes: int = 8, radius: float = 2.0, std: float
 
     Returns ``X: (n, 2)`` float32 and ``labels: (n,)`` int64, the mode of each point.
     """
+    n = check_int("gaussian_ring", "n", n, min=1)
+    std = check_float("gaussian_ring", "std", std, min=0)
     centres = gaussian_ring_centres(modes, radius)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_int("gaussian_ring", "seed", seed))
     labels = torch.randint(modes, (n,), generator=g)
     return centres[labels] + std * torch.randn(n, 2, generator=g), labels
 

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 import torch
 
+from .validate import check_bool, check_choice, check_int, fail_type
+
 __all__ = ["setup", "device", "in_colab", "seed_everything", "is_offline", "one_cpu_thread",
            "warnings_to_stdout"]
 
@@ -30,10 +32,10 @@ def device(verbose: bool = True) -> torch.device:
     >>> device(verbose=False).type in {"cuda", "mps", "cpu"}
     True
     """
+    verbose = check_bool("device", "verbose", verbose)
     forced = os.environ.get("INVLAB_DEVICE", "").strip().lower()
     if forced:
-        if forced not in {"cpu", "cuda", "mps"}:
-            raise ValueError(f"INVLAB_DEVICE must be cpu, cuda or mps, got {forced!r}")
+        check_choice("device", "the environment variable INVLAB_DEVICE", forced, ("cpu", "cuda", "mps"))
         dev, why = torch.device(forced), f"{forced} (set by INVLAB_DEVICE)"
     elif torch.cuda.is_available():
         dev, why = torch.device("cuda"), f"cuda ({torch.cuda.get_device_name(0)})"
@@ -66,8 +68,7 @@ def seed_everything(seed: int = 0) -> int:
     >>> seed_everything(3)
     3
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed_everything: seed must be a non-negative int, got {seed!r}")
+    seed = check_int("seed_everything", "seed", seed, min=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -96,8 +97,13 @@ def one_cpu_thread(dev=None):
     >>> torch.get_num_threads() == n
     True
     """
+    if dev is not None and not isinstance(dev, (str, torch.device)):
+        fail_type("one_cpu_thread", "dev", dev, "a torch.device, a device name such as 'cpu', or None")
+    try:
+        on_cpu = dev is None or torch.device(dev).type == "cpu"
+    except RuntimeError:
+        check_choice("one_cpu_thread", "dev", dev, ("cpu", "cuda", "mps"))
     threads = torch.get_num_threads()
-    on_cpu = dev is None or torch.device(dev).type == "cpu"
     if on_cpu:
         torch.set_num_threads(1)
     try:
@@ -132,9 +138,10 @@ def setup(seed: int = 0, one_thread: bool = True, verbose: bool = True) -> torch
     >>> setup(0, verbose=False).type in {"cpu", "cuda", "mps"}
     True
     """
-    from .validate import check_bool
-    seed = seed_everything(seed)
+    check_int("setup", "seed", seed, min=0)
     check_bool("setup", "one_thread", one_thread)
+    check_bool("setup", "verbose", verbose)
+    seed = seed_everything(seed)
     dev = device(verbose=verbose)
     warnings_to_stdout()
     if one_thread and dev.type == "cpu":

@@ -45,11 +45,11 @@ one device; all work happens there (CPU or GPU) and everything is differentiable
 """
 from __future__ import annotations
 
-import math
-from numbers import Real
 from typing import Sequence, Tuple, Union
 
 import torch
+
+from .validate import check_bool, check_float, check_tensor, fail_type, fail_value
 
 __all__ = ["pairwise_sq_dists", "gaussian_kernel", "imq_kernel", "multiscale_kernel",
            "mmd2", "mmd2_unbiased", "mmd2_biased", "KERNELS", "DEFAULT_BANDWIDTHS"]
@@ -66,17 +66,12 @@ Bandwidths = Union[float, Sequence[float]]
 
 # --------------------------------------------------------------------------- checks
 def _as_2d(t, name: str, who: str) -> torch.Tensor:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{who}: {name} must be a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{who}: {name} must have a floating-point dtype, got {t.dtype}; "
-                        f"convert it first, e.g. {name}.float()")
+    check_tensor(who, name, t, floating=True)
     if t.dim() == 1:
         return t.unsqueeze(-1)
     if t.dim() != 2:
-        raise ValueError(f"{who}: {name} must be a 2-D tensor of shape (N, D) (or 1-D of shape "
-                         f"(N,)), got a {t.dim()}-D tensor of shape {tuple(t.shape)}; "
-                         f"flatten the feature dimensions first, e.g. {name}.flatten(1)")
+        fail_value(who, name, t, f"a tensor of shape (N, D) or (N,) (flatten the feature "
+                                 f"dimensions first, e.g. {name}.flatten(1))")
     return t
 
 
@@ -84,50 +79,38 @@ def _check_pair(x, y, who: str) -> Tuple[torch.Tensor, torch.Tensor]:
     x = _as_2d(x, "x", who)
     y = _as_2d(y, "y", who)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{who}: x has {x.shape[1]} features but y has {y.shape[1]}; "
-                         "both must have the same number")
+        fail_value(who, "y", y, f"a tensor with the {x.shape[1]} features of x")
     if x.dtype != y.dtype:
-        raise TypeError(f"{who}: x has dtype {x.dtype} but y has dtype {y.dtype}; both must "
-                        "have the same dtype, e.g. y = y.to(x.dtype)")
+        fail_type(who, "y", y, f"a tensor of the dtype of x, "
+                               f"{str(x.dtype).replace('torch.', '')} (e.g. y.to(x.dtype))")
     if x.device != y.device:
-        raise ValueError(f"{who}: x is on device {x.device} but y is on device {y.device}; both "
-                         "must be on the same device, e.g. y = y.to(x.device)")
+        fail_value(who, "y", y, f"a tensor on the device of x, {x.device}, not {y.device} "
+                                f"(e.g. y.to(x.device))")
     return x, y
 
 
-def _check_bandwidth(h, name: str, who: str) -> float:
-    if isinstance(h, torch.Tensor) and h.numel() == 1:
-        h = h.item()
-    if isinstance(h, bool) or not isinstance(h, Real):
-        raise TypeError(f"{who}: {name} must be a positive number, got {h!r} "
-                        f"({type(h).__name__})")
-    h = float(h)
-    if not (h > 0 and math.isfinite(h)):
-        raise ValueError(f"{who}: {name} must be a positive finite number, got {h}")
-    return h
-
-
 def _check_bandwidths(bandwidths, who: str) -> Tuple[float, ...]:
-    if isinstance(bandwidths, (Real, torch.Tensor)) and not (
+    if not isinstance(bandwidths, (tuple, list)) and not (
             isinstance(bandwidths, torch.Tensor) and bandwidths.dim() > 0):
-        return (_check_bandwidth(bandwidths, "bandwidths", who),)
-    try:
-        hs = list(bandwidths)
-    except TypeError:
-        raise TypeError(f"{who}: bandwidths must be a positive number or a sequence of them, "
-                        f"got {type(bandwidths).__name__}") from None
+        if isinstance(bandwidths, (str, bytes)) or (hasattr(bandwidths, "__iter__")
+                                                     and not isinstance(bandwidths, torch.Tensor)):
+            fail_type(who, "bandwidths", bandwidths, "a positive number or a sequence of them")
+        return (check_float(who, "bandwidths", bandwidths, min=0, min_open=True),)
+    hs = list(bandwidths)
     if not hs:
-        raise ValueError(f"{who}: bandwidths is empty; give at least one positive bandwidth, "
-                         f"e.g. {DEFAULT_BANDWIDTHS}")
-    return tuple(_check_bandwidth(h, f"bandwidths[{i}]", who) for i, h in enumerate(hs))
+        fail_value(who, "bandwidths", bandwidths, f"a positive number or a non-empty sequence "
+                                                  f"of them, e.g. {DEFAULT_BANDWIDTHS}")
+    return tuple(check_float(who, f"bandwidths[{i}]", h, min=0, min_open=True)
+                 for i, h in enumerate(hs))
 
 
 def _check_kind(kind, name: str, who: str) -> str:
-    key = kind.lower() if isinstance(kind, str) else kind
-    if key not in KERNELS:
-        valid = ", ".join(repr(k) for k in KERNELS)
-        raise ValueError(f"{who}: unknown {name} {kind!r}; valid kernels are {valid}")
-    return key
+    expected = "one of " + ", ".join(repr(k) for k in KERNELS)
+    if not isinstance(kind, str):
+        fail_type(who, name, kind, expected)
+    if kind.lower() not in KERNELS:
+        fail_value(who, name, kind, expected)
+    return kind.lower()
 
 
 # ------------------------------------------------------------------ distances, kernels
@@ -181,7 +164,7 @@ def gaussian_kernel(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) ->
     tensor([[1.0000, 0.3679]])
     """
     x, y = _check_pair(x, y, "gaussian_kernel")
-    h = _check_bandwidth(bandwidth, "bandwidth", "gaussian_kernel")
+    h = check_float("gaussian_kernel", "bandwidth", bandwidth, min=0, min_open=True)
     return _kernel_of_sq_dists(_sq_dists(x, y), "gaussian", (h,))
 
 
@@ -201,7 +184,7 @@ def imq_kernel(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) -> torc
     tensor([[1.0000, 0.3333]])
     """
     x, y = _check_pair(x, y, "imq_kernel")
-    h = _check_bandwidth(bandwidth, "bandwidth", "imq_kernel")
+    h = check_float("imq_kernel", "bandwidth", bandwidth, min=0, min_open=True)
     return _kernel_of_sq_dists(_sq_dists(x, y), "imq", (h,))
 
 
@@ -267,15 +250,14 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq",
     x, y = _check_pair(x, y, who)
     kind = _check_kind(kernel, "kernel", who)
     hs = _check_bandwidths(bandwidths, who)
+    unbiased = check_bool(who, "unbiased", unbiased)
     n, m = x.shape[0], y.shape[0]
-    need = 2 if unbiased else 1
-    for name, count in (("x", n), ("y", m)):
-        if count < need:
-            if unbiased:
-                raise ValueError(f"{who}: the unbiased estimator needs at least 2 samples in "
-                                 f"each input, but {name} has {count}; pass more samples or "
-                                 "unbiased=False")
-            raise ValueError(f"{who}: {name} has no samples (0 rows); need at least 1")
+    for name, t in (("x", x), ("y", y)):
+        if unbiased and t.shape[0] < 2:
+            fail_value(who, name, t, "a tensor with at least 2 samples (rows) for the unbiased "
+                                     "estimator (pass more samples or unbiased=False)")
+        if t.shape[0] < 1:
+            fail_value(who, name, t, "a tensor with at least 1 sample (row)")
 
     k_xx = _kernel_of_sq_dists(_sq_dists(x, x), kind, hs)
     k_yy = _kernel_of_sq_dists(_sq_dists(y, y), kind, hs)

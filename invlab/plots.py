@@ -7,8 +7,26 @@ import matplotlib.pyplot as plt
 import torch
 
 from .squeeze import psi
+from .validate import check_float, check_int, check_tensor, fail_type, fail_value
 
 __all__ = ["show_images", "show_psi_channels", "show_strip"]
+
+
+def _check_images(fn: str, images) -> torch.Tensor:
+    """A non-empty batch of images ``(N, 1, H, W)`` or ``(N, H, W)``."""
+    check_tensor(fn, "images", images, dim=(3, 4))
+    if images.dim() == 4 and images.shape[1] != 1 or len(images) == 0:
+        fail_value(fn, "images", images, "a non-empty tensor (N, 1, H, W) or (N, H, W)")
+    return images
+
+
+def _check_labels(fn: str, name: str, labels, n: int) -> list:
+    """A sequence of ``n`` labels (one per image)."""
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        fail_type(fn, name, labels, f"a sequence of {n} labels, one per image")
+    if len(labels) != n:
+        fail_value(fn, name, labels, f"a sequence of {n} labels, one per image (it has {len(labels)})")
+    return list(labels)
 
 
 def _img(t: torch.Tensor):
@@ -19,8 +37,15 @@ def _img(t: torch.Tensor):
 def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, ncols: int = 8,
                 size: float = 1.4, suptitle: str = ""):
     """Grid of images ``(N, 1, H, W)`` or ``(N, H, W)``; returns the figure."""
+    fn = "show_images"
+    _check_images(fn, images)
     n = len(images)
-    ncols = max(1, min(ncols, n))
+    if titles is not None:
+        _check_labels(fn, "titles", titles, n)
+    ncols = max(1, min(check_int(fn, "ncols", ncols, min=1), n))
+    size = check_float(fn, "size", size, min=0, min_open=True)
+    if not isinstance(suptitle, str):
+        fail_type(fn, "suptitle", suptitle, "a str")
     nrows = (n + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
     for k, ax in enumerate(axes.flat):
@@ -41,7 +66,10 @@ def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.
     Channel ``i·b + j`` (the pixels at offset ``(i, j)`` of every ``b × b`` patch) is
     drawn at row ``i``, column ``j`` of the grid.
     """
-    b = block_size
+    fn = "show_psi_channels"
+    check_tensor(fn, "image", image, dim=3)
+    b = check_int(fn, "block_size", block_size, min=1)
+    size = check_float(fn, "size", size, min=0, min_open=True)
     y = psi(image.detach().cpu().unsqueeze(0), b)[0]
     fig = plt.figure(figsize=(size * (b + b + 0.5), size * b + 0.6))
     grid = fig.add_gridspec(b, 2 * b + 1)
@@ -61,4 +89,9 @@ def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.
 
 def show_strip(images: torch.Tensor, ts: Sequence[float], label: str = "t", size: float = 1.3):
     """A row of images labelled by a parameter, e.g. an interpolation path."""
+    _check_images("show_strip", images)
+    ts = [check_float("show_strip", f"ts[{i}]", t)
+          for i, t in enumerate(_check_labels("show_strip", "ts", ts, len(images)))]
+    if not isinstance(label, str):
+        fail_type("show_strip", "label", label, "a str")
     return show_images(images, titles=[f"{label}={t:.2f}" for t in ts], ncols=len(images), size=size)

@@ -20,22 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from .base import VolumePreserving
+from .validate import check_int, check_tensor, fail_value
 
 __all__ = ["psi", "psi_inverse", "Psi"]
-
-
-def _check_block_size(fn: str, block_size) -> int:
-    if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size < 1:
-        raise ValueError(f"{fn}: block_size must be a positive int, got {block_size!r}")
-    return block_size
-
-
-def _check_4d(fn: str, name: str, x) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{fn}: {name} must be a torch.Tensor of shape (B, C, H, W), "
-                        f"got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(f"{fn}: {name} must be 4-D (B, C, H, W), got shape {tuple(x.shape)}")
 
 
 def psi(x: torch.Tensor, block_size: int = 4) -> torch.Tensor:
@@ -47,12 +34,12 @@ def psi(x: torch.Tensor, block_size: int = 4) -> torch.Tensor:
     >>> psi(x, 2)[0, :, 0, 0].tolist()   # the top-left 2×2 patch becomes 4 channels
     [0.0, 1.0, 4.0, 5.0]
     """
-    b = _check_block_size("psi", block_size)
-    _check_4d("psi", "x", x)
+    b = check_int("psi", "block_size", block_size, min=1)
+    check_tensor("psi", "x", x, dim=4)
     _, _, h, w = x.shape
     if h % b or w % b:
-        raise ValueError(f"psi: height {h} and width {w} must both be divisible by "
-                         f"block_size {b} (x has shape {tuple(x.shape)})")
+        fail_value("psi", "x", x, f"a tensor (B, C, H, W) with height and width divisible by "
+                                  f"block_size = {b}")
     return F.pixel_unshuffle(x, b)
 
 
@@ -63,12 +50,11 @@ def psi_inverse(y: torch.Tensor, block_size: int = 4) -> torch.Tensor:
     >>> torch.equal(psi_inverse(psi(x, 2), 2), x)
     True
     """
-    b = _check_block_size("psi_inverse", block_size)
-    _check_4d("psi_inverse", "y", y)
-    c = y.shape[1]
-    if c % (b * b):
-        raise ValueError(f"psi_inverse: the channel count {c} must be divisible by "
-                         f"block_size² = {b * b} (y has shape {tuple(y.shape)})")
+    b = check_int("psi_inverse", "block_size", block_size, min=1)
+    check_tensor("psi_inverse", "y", y, dim=4)
+    if y.shape[1] % (b * b):
+        fail_value("psi_inverse", "y", y, f"a tensor (B, C, H, W) with C divisible by "
+                                          f"block_size² = {b * b}")
     return F.pixel_shuffle(y, b)
 
 
@@ -84,7 +70,7 @@ class Psi(VolumePreserving):
 
     def __init__(self, block_size: int = 4):
         super().__init__()
-        self.block_size = _check_block_size("Psi", block_size)
+        self.block_size = check_int("Psi", "block_size", block_size, min=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return psi(x, self.block_size)

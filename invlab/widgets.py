@@ -6,7 +6,8 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import torch
 
-from .plots import _img, show_strip
+from .plots import _check_images, _check_labels, _img, show_strip
+from .validate import check_float, fail_type
 
 __all__ = ["image_slider"]
 
@@ -18,10 +19,11 @@ def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t"):
     support (nbconvert, GitHub, some Colab modes) still show the result. Returns the
     ipywidgets object, or ``None`` when ipywidgets is missing.
     """
-    ts = [float(t) for t in ts]
-    if len(frames) != len(ts):
-        raise ValueError(f"image_slider: got {len(frames)} frames but {len(ts)} values of {label}; "
-                         "expected one frame per value")
+    fn = "image_slider"
+    _check_images(fn, frames)
+    if not isinstance(label, str):
+        fail_type(fn, "label", label, "a str")
+    ts = [check_float(fn, f"ts[{i}]", t) for i, t in enumerate(_check_labels(fn, "ts", ts, len(frames)))]
     show_strip(frames, ts, label=label)
     plt.show()
     try:

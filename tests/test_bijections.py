@@ -148,7 +148,7 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match=r"lehmer_decode: code\[3\]=7 out of range; "
                                          r"expected 0 ≤ code\[3\] ≤ 4"):
         lehmer_decode((0, 0, 0, 7, 0, 0, 0, 0))
-    with pytest.raises(ValueError, match=r"lehmer_code: perm=.*repeats the value 0"):
+    with pytest.raises(ValueError, match=r"lehmer_code: perm repeats the value 0"):
         lehmer_code((0, 0, 2))
     with pytest.raises(ValueError, match=r"conjugate: partition\[1\]=3 > partition\[0\]=1"):
         conjugate((1, 3))
@@ -206,9 +206,9 @@ def test_padding(name):
     assert not Xp[:, D:].any() and not Yp[:, D:].any()
     Xs, _ = make_dataset(name, pad_to=D)
     assert torch.equal(Xs, X)
-    with pytest.raises(ValueError, match=rf"pad_to={D - 1} is smaller than the encoding dimension D={D}"):
+    with pytest.raises(ValueError, match=rf"make_dataset: pad_to must be an int ≥ {D}, got {D - 1}"):
         make_dataset(name, pad_to=D - 1)
-    with pytest.raises(ValueError, match="pad_to"):
+    with pytest.raises(TypeError, match="pad_to"):
         make_dataset(name, pad_to=float(D + 1))
     with pytest.raises(ValueError, match=rf"pad: width must be an int ≥ D = {D} \(the columns of t\), got {D - 1}"):
         B.pad(X, D - 1)
@@ -402,7 +402,7 @@ def test_evaluate_held_out_indices_and_module_handling():
     assert evaluate(bij, WithLogDet())["injective_forward"] == 1.0
     with pytest.raises(ValueError, match="indices"):
         evaluate(bij, model, indices=[len(X)])
-    with pytest.raises(ValueError, match="expected N = 1024 rows"):
+    with pytest.raises(ValueError, match="the whole set, N = 1024 rows"):
         is_bijective(Y[te], bij)
 
 
@@ -416,13 +416,92 @@ def test_decode_predictions():
 def test_round_to_int_handles_nonfinite_and_padding():
     r = round_to_int(torch.tensor([[0.4, 1.6, 9.0], [float("inf"), -0.2, 3.0]]), dim=2)
     assert r.tolist() == [[0, 2], [-1, 0]]
-    with pytest.raises(ValueError, match="dim"):
+    with pytest.raises(ValueError, match=r"^round_to_int: dim must be an int ≥ 1 and ≤ 3, got 4$"):
         round_to_int(torch.zeros(2, 3), dim=4)
+    with pytest.raises(TypeError, match=r"^round_to_int: pred must be a torch.Tensor, got \[\[0.5\]\] \(list\)$"):
+        round_to_int([[0.5]])
+    with pytest.raises(ValueError, match=r"^round_to_int: pred must be a tensor with 2 axes, got a tensor of shape \(3,\)"):
+        round_to_int(torch.zeros(3))
+    assert round_to_int(torch.tensor([[0.5, 1.5, 2.5, -0.5]])).tolist() == [[0, 2, 2, 0]]   # ties to even
+    assert round_to_int(torch.tensor([[1e30, -1e30]])).tolist() == [[2 ** 62, -2 ** 62]]  # clamped
+    assert round_to_int(torch.tensor([[2.6, 7.0]]), dim=1).dtype == torch.int64
 
 
 # ----------------------------------------------------------------- doctests
 
-def test_doctests():
-    result = doctest.testmod(B, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [B, B.combinatorics, B.families, B.metrics],
+                         ids=lambda m: m.__name__)
+def test_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ----------------------------------------------------------------- the package's shape
+
+PUBLIC_NAMES = [  # what the labs and tests used before the split: all must keep working
+    "subset_to_partition", "partition_to_subset", "lehmer_code", "lehmer_decode",
+    "conjugate", "partitions_in_box", "pruefer_code", "pruefer_decode",
+    "tree_parent_array", "tree_from_parent_array", "gray_encode", "gray_decode",
+    "Bijection", "UnknownBijectionError", "BIJECTIONS", "get_bijection",
+    "subsets_bijection", "lehmer_bijection", "conjugation_bijection",
+    "pruefer_bijection", "gray_bijection", "make_dataset", "pad", "train_test_split",
+    "round_to_int", "exact_match", "valid_fraction", "injectivity", "is_bijective",
+    "decode_predictions", "evaluate", "roundtrip_match", "table_predictor",
+]
+
+
+def test_public_names_still_exported():
+    assert set(PUBLIC_NAMES) <= set(B.__all__)
+    for name in PUBLIC_NAMES:
+        assert getattr(B, name) is not None
+
+
+def test_modules_are_small_and_combinatorics_has_no_torch():
+    import ast
+    import pathlib
+    for path in pathlib.Path(B.__file__).parent.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 600, path
+    tree = ast.parse(pathlib.Path(B.combinatorics.__file__).read_text())
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for a in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
+    assert "torch" not in imported
+
+
+def test_metrics_use_only_the_public_api_of_a_bijection():
+    import ast
+    import pathlib
+    tree = ast.parse(pathlib.Path(B.metrics.__file__).read_text())
+    private = [node.attr for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+               and isinstance(node.value, ast.Name) and node.value.id in ("bij", "B", "C")]
+    assert private == []
+
+
+def test_pad_delegates_to_data_pad():
+    from invlab import data
+    t = torch.ones(3, 2)
+    assert torch.equal(B.pad(t, 4), data.pad(t, 4))
+    assert B.pad(t, None) is t or torch.equal(B.pad(t, None), t)
+
+
+# ----------------------------------------------------------------- roundtrip_match can fail
+
+def test_roundtrip_match_counts_rows_that_come_back():
+    X, _ = make_dataset("lehmer")
+    assert roundtrip_match(X, X) == 1.0
+    assert roundtrip_match(X, X + 0.6) == 0.0              # every row off by one after rounding
+    bad = X.clone()
+    bad[:10, 3] += 1.0                                      # 10 rows not reconstructed
+    assert roundtrip_match(X, bad) == pytest.approx(1 - 10 / len(X))
+    bad2 = X.clone()
+    bad2[::2, 0] += 0.4                                     # below half: still the same integers
+    assert roundtrip_match(X, bad2) == 1.0
+    padded = torch.cat([X[:4], torch.zeros(4, 2)], dim=1)
+    junk = torch.cat([X[:4], torch.randn(4, 2) * 9], dim=1)
+    assert roundtrip_match(padded, junk, dim=8) == 1.0     # padding ignored with dim
+    assert roundtrip_match(padded, junk) < 1.0
+    with pytest.raises(ValueError, match="roundtrip_match: x_rec"):
+        roundtrip_match(X, X[:, :3])

@@ -1,52 +1,151 @@
+"""Every branch of invlab.checks can fail: each test makes one check fail on purpose and
+asserts its message, and passes the same check a right answer (so a check that always
+fails is caught too)."""
 import pytest
 import torch
 
 from invlab import checks
+from invlab.checks import CheckFailed
+
+
+def fails(match):
+    return pytest.raises(CheckFailed, match=match)
+
+
+def test_check_failed_is_an_assertion_error():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_check():
+    checks.check(True, "never shown")
+    with fails("^the message$"):
+        checks.check(False, "the message")
+    with fails("^empty$"):
+        checks.check([], "empty")                     # falsy, not only False
 
 
 def test_shape_message_in_students_terms():
     with pytest.raises(AssertionError) as e:
         checks.check_shape("psi(x)", torch.zeros(2, 4, 7, 7), (2, 16, 7, 7))
     assert str(e.value) == "psi(x) has shape (2, 4, 7, 7); expected (2, 16, 7, 7)"
+    checks.check_shape("psi(x)", torch.zeros(2, 16, 7, 7), (2, 16, 7, 7))
+    checks.check_shape("psi(x)", torch.zeros(2, 16, 7, 7), torch.Size([2, 16, 7, 7]))
+    with fails("^s has shape \\(\\); expected \\(1,\\)$"):
+        checks.check_shape("s", torch.tensor(1.0), (1,))
 
 
-def test_none_hints_at_missing_return():
-    with pytest.raises(checks.CheckFailed, match="forget to return"):
+def test_check_tensor_branches():
+    with fails(r"^split_channels\(x\)\[0\] should be a torch.Tensor, but it is a NoneType "
+               r"\(did you forget to return it\?\)$"):
         checks.check_shape("split_channels(x)[0]", None, (1,))
-
-
-def test_nan_is_reported():
-    with pytest.raises(checks.CheckFailed, match="NaN or inf"):
+    with fails(r"^y should be a torch.Tensor, but it is a list$"):      # no return hint
+        checks.check_tensor("y", [1.0])
+    with fails(r"^y has dtype torch.float32; expected torch.float64$"):
+        checks.check_tensor("y", torch.zeros(2), dtype=torch.float64)
+    checks.check_tensor("y", torch.zeros(2, dtype=torch.float64), dtype=torch.float64)
+    with fails(r"^y contains NaN or inf values$"):
         checks.check_tensor("y", torch.tensor([1.0, float("nan")]))
+    with fails(r"^y contains NaN or inf values$"):
+        checks.check_tensor("y", torch.tensor([float("-inf")]))
+    checks.check_tensor("labels", torch.tensor([1, 2]))                  # integers: no NaN test
 
 
-def test_check_equal_counts_differences():
-    with pytest.raises(checks.CheckFailed, match="differs from the expected values in 1 of 4 entries"):
+def test_check_equal_tensor_branch():
+    with fails("^x differs from the expected values in 1 of 4 entries$"):
         checks.check_equal("x", torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 3, 5]))
+    with fails(r"^x has shape \(3,\); expected \(4,\)$"):
+        checks.check_equal("x", torch.tensor([1, 2, 3]), torch.tensor([1, 2, 3, 5]))
+    with fails("^x should be a torch.Tensor, but it is a list"):
+        checks.check_equal("x", [1, 2, 3, 5], torch.tensor([1, 2, 3, 5]))
     checks.check_equal("x", torch.tensor([1, 2]), torch.tensor([1, 2]))
 
 
-def test_check_close_reports_largest_difference_and_hint():
-    with pytest.raises(checks.CheckFailed, match=r"largest difference is 0.5\. mix the features"):
+def test_check_equal_non_tensor_branch():
+    # this branch grades lab 2's mapping_type: replacing it by `pass` must fail here
+    with fails("^mapping_type is 'injective'; expected 'bijective'$"):
+        checks.check_equal("mapping_type", "injective", "bijective")
+    with fails("^n is 3; expected 4$"):
+        checks.check_equal("n", 3, 4)
+    with fails(r"^pair is \(1, 2\); expected \(2, 1\)$"):
+        checks.check_equal("pair", (1, 2), (2, 1))
+    checks.check_equal("mapping_type", "bijective", "bijective")
+    checks.check_equal("n", 4, 4)
+
+
+def test_check_close_tensor_branch():
+    with fails(r"^frame is not close to the expected values: the largest difference is 0.5\. "
+               r"mix the features$"):
         checks.check_close("frame", torch.zeros(3), torch.tensor([0, 0.5, 0]), hint="mix the features")
-    with pytest.raises(checks.CheckFailed, match="is 0.4; expected 0.5"):
+    with fails(r"^frame is not close to the expected values: the largest difference is 0.5$"):
+        checks.check_close("frame", torch.zeros(3), torch.tensor([0, 0.5, 0]))     # no hint, no dot
+    with fails(r"^frame has shape \(2,\); expected \(3,\)$"):
+        checks.check_close("frame", torch.zeros(2), torch.zeros(3))
+    with fails(r"^frame contains NaN or inf values$"):
+        checks.check_close("frame", torch.tensor([float("nan")]), torch.zeros(1))
+    checks.check_close("frame", torch.zeros(3), torch.tensor([0, 1e-7, 0]))          # within atol
+    checks.check_close("frame", torch.full((2,), 100.0), torch.full((2,), 100.0005), rtol=1e-5)
+    with fails("largest difference"):
+        checks.check_close("frame", torch.full((2,), 100.0), torch.full((2,), 100.01), rtol=1e-5)
+    checks.check_close("big", torch.full((2,), 100.0), torch.full((2,), 100.5), rtol=0, atol=1.0)
+
+
+def test_check_close_number_branch():
+    with fails("^accuracy is 0.4; expected 0.5$"):
         checks.check_close("accuracy", 0.4, 0.5)
+    with fails(r"^accuracy is 0.4; expected 0.5\. count the right rows$"):
+        checks.check_close("accuracy", 0.4, 0.5, hint="count the right rows")
     checks.check_close("accuracy", 0.5, 0.5)
+    checks.check_close("accuracy", 0.5 + 1e-7, 0.5)
+    checks.check_close("loss", torch.tensor(2.0), 2.0)                # a 0-dim tensor as actual
+    with fails("^loss is 2; expected -2$"):
+        checks.check_close("loss", 2.0, -2.0)                         # the sign counts
 
 
 def test_check_between():
     checks.check_between("acc", 0.9, 0.8, 1.0)
-    with pytest.raises(checks.CheckFailed, match="acc is 0.7; expected it between 0.8 and 1"):
+    checks.check_between("acc", 0.8, 0.8, 1.0)                       # bounds included
+    checks.check_between("acc", 1.0, 0.8, 1.0)
+    checks.check_between("acc", torch.tensor(0.9), 0.8, 1.0)
+    with fails("^acc is 0.7; expected it between 0.8 and 1$"):
         checks.check_between("acc", 0.7, 0.8, 1.0)
-    with pytest.raises(checks.CheckFailed, match="should be a number"):
+    with fails(r"^acc is 1.2; expected it between 0.8 and 1\. train longer$"):
+        checks.check_between("acc", 1.2, 0.8, 1.0, hint="train longer")
+    with fails("^acc should be a number, but it is a str$"):
         checks.check_between("acc", "high", 0, 1)
+    with fails("^acc should be a number, but it is a Tensor$"):
+        checks.check_between("acc", torch.zeros(2), 0, 1)
+    with fails("^acc is nan; expected it between"):
+        checks.check_between("acc", float("nan"), 0, 1)
 
 
-def test_check_invertible():
+class Cached:
+    """An 'inverse' that returns what forward saw: right on f(x), wrong on any other y."""
+
+    def forward(self, t):
+        self.seen = t
+        return 2 * t
+
+    def inverse(self, t):
+        return self.seen
+
+
+def test_check_invertible_branches():
     x = torch.randn(4, 3)
     assert checks.check_invertible("double", lambda t: 2 * t, lambda t: t / 2, x) == 0.0
-    with pytest.raises(checks.CheckFailed, match="does not invert exactly.*expected ≤ 1e-05"):
+    with fails(r"^wrong does not invert exactly: ‖x − inverse\(forward\(x\)\)‖/‖x‖ = .*expected ≤ 1e-05$"):
         checks.check_invertible("wrong", lambda t: 2 * t, lambda t: t / 2.1, x)
+    with fails(r"^f: the forward pass returned a tuple; expected a tensor$"):
+        checks.check_invertible("f", lambda t: (t, t), lambda t: t, x)
+    with fails(r"^f: inverse\(forward\(x\)\) has shape \(4, 2\); expected \(4, 3\)$"):
+        checks.check_invertible("f", lambda t: t, lambda t: t[:, :2], x)
+    c = Cached()
+    with fails(r"^cached: inverse\(forward\(x\)\) gives x back, but forward\(inverse\(y\)\) does "
+               r"not give y back .*does the inverse use something only forward knows\?$"):
+        checks.check_invertible("cached", c.forward, c.inverse, x)
+    # rtol: a looser tolerance accepts what the default refuses
+    checks.check_invertible("near", lambda t: 2 * t, lambda t: t / 2 * (1 + 1e-4), x, rtol=1e-3)
+    with fails("does not invert exactly"):
+        checks.check_invertible("near", lambda t: 2 * t, lambda t: t / 2 * (1 + 1e-4), x)
 
 
 def test_passed_prints_to_stdout(capsys):
@@ -62,3 +161,48 @@ def test_count_torch_calls_tells_loops_from_matrices():
     with checks.count_torch_calls() as loop:
         sum(((x[i] - x[j]) ** 2).sum() for i in range(50) for j in range(50))
     assert vec.calls < 10 < 1000 < loop.calls
+    with checks.count_torch_calls() as none:
+        pass
+    assert none.calls == 0
+    with checks.count_torch_calls() as two:
+        torch.add(x, 1)
+        torch.mul(x, 2)
+    assert two.calls == 2
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: checks.check(False, 3), TypeError, r"^check: message must be a str, got 3$"),
+    (lambda: checks.check_tensor(1, torch.zeros(1)), TypeError, r"^check_tensor: name must be a str, got 1$"),
+    (lambda: checks.check_tensor("y", torch.zeros(1), dtype="float32"), TypeError,
+     r"^check_tensor: dtype must be a torch.dtype or None, got 'float32'$"),
+    (lambda: checks.check_shape("y", torch.zeros(1), 1), TypeError,
+     r"^check_shape: expected must be a shape: a sequence of ints, got 1$"),
+    (lambda: checks.check_close("y", 1.0, 1.0, rtol=-1), ValueError,
+     r"^check_close: rtol must be a finite number ≥ 0, got -1$"),
+    (lambda: checks.check_close("y", 1.0, 1.0, hint=None), TypeError, r"^check_close: hint must be a str, got None$"),
+    (lambda: checks.check_between("y", 1.0, "0", 2), TypeError, r"^check_between: low must be a number, got '0'$"),
+    (lambda: checks.check_between("y", 1.0, 2, 0), ValueError, r"^check_between: high must be a number ≥ low = 2, got 0$"),
+    (lambda: checks.check_invertible("f", "forward", abs, torch.zeros(1)), TypeError,
+     r"^check_invertible: forward must be a callable, got 'forward'$"),
+    (lambda: checks.check_invertible("f", abs, abs, [1.0]), TypeError,
+     r"^check_invertible: x must be a floating-point torch.Tensor, got \[1.0\] \(list\)$"),
+    (lambda: checks.check_invertible("f", abs, abs, torch.ones(1), rtol=0), ValueError,
+     r"^check_invertible: rtol must be a finite number > 0, got 0$"),
+    (lambda: checks.passed(None), TypeError, r"^passed: what must be a str, got None$"),
+    (lambda: checks.check_between("y", 1.0, 0, 2, hint=None), TypeError,
+     r"^check_between: hint must be a str, got None$"),
+    (lambda: checks.check_between("y", 1.0, 0, [2]), TypeError, r"^check_between: high must be a number, got \[2\] \(list\)$"),
+    (lambda: checks.check_invertible(3, abs, abs, torch.ones(1)), TypeError,
+     r"^check_invertible: name must be a str, got 3$"),
+    (lambda: checks.check_invertible("f", abs, None, torch.ones(1)), TypeError,
+     r"^check_invertible: inverse must be a callable, got None$"),
+    (lambda: checks.check_invertible("f", abs, abs, torch.ones(1, dtype=torch.long)), TypeError,
+     r"^check_invertible: x must be a floating-point torch.Tensor, got a tensor of shape \(1,\) \(int64\)$"),
+    (lambda: checks.check_close("y", 1.0, 1.0, atol=float("nan")), ValueError,
+     r"^check_close: atol must be a finite number ≥ 0, got nan \(float\)$"),
+    (lambda: checks.check_tensor("y", torch.zeros(1), dtype=None) or checks.check_tensor(None, 1), TypeError,
+     r"^check_tensor: name must be a str, got None$"),
+])
+def test_instructor_arguments_are_validated(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

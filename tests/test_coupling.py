@@ -395,24 +395,24 @@ ALL_BLOCKS = {
 @pytest.mark.parametrize("name", list(ALL_BLOCKS))
 def test_wrong_feature_count_is_a_clear_error(name):
     block = ALL_BLOCKS[name](6)
-    with pytest.raises(ValueError, match=rf"^{name}: x has 5 features .*expected dim=6"):
+    with pytest.raises(ValueError, match=rf"^{name}: x must be a tensor of shape .*dim=6 features, got a tensor of shape \(3, 5\)"):
         block(torch.randn(3, 5))
-    with pytest.raises(ValueError, match=rf"^{name}: y has 5 features .*expected dim=6"):
+    with pytest.raises(ValueError, match=rf"^{name}: y must be a tensor of shape .*dim=6 features, got a tensor of shape \(3, 5\)"):
         block.inverse(torch.randn(3, 5))
-    with pytest.raises(ValueError, match=rf"^{name}: x has 3 channels .*expected dim=6"):
+    with pytest.raises(ValueError, match=rf"^{name}: x must be .*dim=6 channels, got a tensor of shape \(2, 3, 4, 4\)"):
         block(torch.randn(2, 3, 4, 4))
-    with pytest.raises(ValueError, match=rf"^{name}: x must have shape \(B, 6\)"):
+    with pytest.raises(ValueError, match=rf"^{name}: x must be a tensor of shape \(B, 6\) or \(B, 6, H, W\), got a tensor of shape \(6,\)"):
         block(torch.randn(6))
 
 
 @pytest.mark.parametrize("name", list(ALL_BLOCKS))
 def test_non_tensor_and_integer_input_are_clear_errors(name):
     block = ALL_BLOCKS[name](4)
-    with pytest.raises(TypeError, match=rf"^{name}: x must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=rf"^{name}: x must be a torch.Tensor, got .*\(list\)$"):
         block([[0.0] * 4])
-    with pytest.raises(TypeError, match=rf"^{name}: y must be a torch.Tensor, got tuple"):
+    with pytest.raises(TypeError, match=rf"^{name}: y must be a torch.Tensor, got .*\(tuple\)$"):
         block.inverse((0.0, 1.0, 2.0, 3.0))
-    with pytest.raises(TypeError, match=rf"^{name}: x must be a floating-point tensor, got dtype int64"):
+    with pytest.raises(TypeError, match=rf"^{name}: x must be a floating-point tensor \(use .float\(\)\), got a tensor of shape \(2, 4\) \(int64\)$"):
         block(torch.zeros(2, 4, dtype=torch.long))
 
 
@@ -423,9 +423,9 @@ def test_non_tensor_and_integer_input_are_clear_errors(name):
     (lambda: ActNorm(-3), r"^ActNorm: dim must be an int ≥ 1, got -3$"),
     (lambda: InvertibleLinear(0), r"^InvertibleLinear: dim must be an int ≥ 1, got 0$"),
     (lambda: InvertibleConv1x1(0), r"^InvertibleConv1x1: channels must be an int ≥ 1, got 0$"),
-    (lambda: AdditiveCoupling(4, mlp, split=4), r"^AdditiveCoupling: split must be between 1 and dim - 1 = 3, got 4$"),
-    (lambda: AffineCoupling(4, mlp, clamp=-1.0), r"^AffineCoupling: clamp must be a positive number or None, got -1.0$"),
-    (lambda: ActNorm(3, eps=0), r"^ActNorm: eps must be a positive number, got 0$"),
+    (lambda: AdditiveCoupling(4, mlp, split=4), r"^AdditiveCoupling: split must be an int ≥ 1 and ≤ 3, got 4$"),
+    (lambda: AffineCoupling(4, mlp, clamp=-1.0), r"^AffineCoupling: clamp must be a finite number > 0, got -1.0 \(float\)$"),
+    (lambda: ActNorm(3, eps=0), r"^ActNorm: eps must be a finite number > 0, got 0$"),
 ])
 def test_bad_constructor_values(make_block, message):
     with pytest.raises(ValueError, match=message):
@@ -434,9 +434,9 @@ def test_bad_constructor_values(make_block, message):
 
 @pytest.mark.parametrize("make_block, message", [
     (lambda: AffineCoupling(4.0, mlp), r"^AffineCoupling: dim must be an int ≥ 2, got 4.0 \(float\)$"),
-    (lambda: Permutation(True), r"^Permutation: dim must be an int ≥ 1, got True \(bool\)$"),
+    (lambda: Permutation(True), r"^Permutation: dim must be an int ≥ 1, got True$"),
     (lambda: AffineCoupling(4, "mlp"), r"^AffineCoupling: subnet must be a factory"),
-    (lambda: AdditiveCoupling(4, lambda i, o: (lambda h: h)), r"^AdditiveCoupling: subnet\(2, 2\) must return an nn.Module, got function$"),
+    (lambda: AdditiveCoupling(4, lambda i, o: (lambda h: h)), r"^AdditiveCoupling: subnet\(2, 2\) must be an nn.Module \(the factory must return one\), got function <lambda>$"),
     (lambda: SequenceINN(ActNorm(3), nn.Linear(3, 3)), r"^SequenceINN: block 1 must be an invlab.InvertibleModule, got a Linear module$"),
 ])
 def test_bad_constructor_types(make_block, message):
@@ -446,16 +446,16 @@ def test_bad_constructor_types(make_block, message):
 
 def test_subnet_with_wrong_output_is_a_clear_error():
     block = AffineCoupling(6, lambda c_in, c_out: nn.Linear(c_in, c_out + 1))
-    with pytest.raises(ValueError, match=r"^AffineCoupling: subnet output must have shape \(2, 6\) .* got \(2, 7\)$"):
+    with pytest.raises(ValueError, match=r"^AffineCoupling: subnet output must be a tensor of shape \(2, 6\) .* got a tensor of shape \(2, 7\) \(float32\)$"):
         block(torch.randn(2, 6))
 
 
 def test_conv1x1_and_sequence_errors():
-    with pytest.raises(ValueError, match=r"^InvertibleConv1x1: x must have shape \(B, 3, H, W\), got shape \(2, 3\)$"):
+    with pytest.raises(ValueError, match=r"^InvertibleConv1x1: x must be a tensor of shape \(B, 3, H, W\), got a tensor of shape \(2, 3\) \(float32\)$"):
         InvertibleConv1x1(3)(torch.randn(2, 3))
     with pytest.raises(TypeError, match=r"^SequenceINN: x must be a torch.Tensor, got 1.0 \(float\)"):
         SequenceINN(ActNorm(2))(1.0)
-    with pytest.raises(ValueError, match=r"^ActNorm: x has 3 features .*expected dim=2"):
+    with pytest.raises(ValueError, match=r"^ActNorm: x must be a tensor of shape \(B, 2\).*dim=2 features, got a tensor of shape \(4, 3\)"):
         SequenceINN(ActNorm(2))(torch.randn(4, 3))
 
 

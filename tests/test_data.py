@@ -75,24 +75,27 @@ def test_download_is_tried_only_when_allowed(tmp_path, monkeypatch):
 
 
 def test_download_true_while_offline_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="INVLAB_OFFLINE=1 forbids downloads"):
+    with pytest.raises(ValueError, match=r"^load_mnist: download must be False or None while "
+                                         r"INVLAB_OFFLINE=1 forbids downloads .*got True$"):
         data.load_mnist("train", root=tmp_path, download=True)
 
 
 def test_too_many_images_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match=r"n=5000 images asked for split='test'.*holds only 1000"):
+    with pytest.raises(ValueError, match=r"^load_mnist: n must be at most 1000, the images of split='test' in the source .*got 5000$"):
         data.load_mnist("test", n=5000, root=tmp_path, verbose=False)
 
 
 @pytest.mark.parametrize("split", ["validation", "Train", ""])
 def test_unknown_split(split):
-    with pytest.raises(ValueError, match=r"split must be one of \('train', 'test'\)"):
+    with pytest.raises(ValueError, match=r"^load_mnist: split must be one of 'train', 'test', got "):
         data.load_mnist(split)
+    with pytest.raises(TypeError, match=r"^load_mnist: split must be one of 'train', 'test', got 0$"):
+        data.load_mnist(0)
 
 
-@pytest.mark.parametrize("n", [0, -3, 2.5])
-def test_bad_n(n):
-    with pytest.raises(ValueError, match="n must be a positive int or None"):
+@pytest.mark.parametrize("n, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError)])
+def test_bad_n(n, error):
+    with pytest.raises(error, match=r"^load_mnist: n must be an int ≥ 1, got "):
         data.load_mnist("train", n=n)
 
 
@@ -110,5 +113,13 @@ def test_gaussian_ring_centres_are_the_ring_modes():
     assert torch.allclose(mu, torch.tensor([[2.0, 0], [0, 2.0], [-2.0, 0], [0, -2.0]]), atol=1e-6)
     X, labels = data.gaussian_ring(300, modes=4, radius=2.0, std=0.0)
     assert torch.equal(X, mu[labels])
-    with pytest.raises(ValueError, match="modes must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"^gaussian_ring: modes must be an int ≥ 1, got 0$"):
         data.gaussian_ring_centres(0)
+    with pytest.raises(TypeError, match=r"^gaussian_ring: modes must be an int ≥ 1, got 2.0 \(float\)$"):
+        data.gaussian_ring(10, modes=2.0)
+    with pytest.raises(ValueError, match=r"^gaussian_ring: std must be a finite number ≥ 0, got -1"):
+        data.gaussian_ring(10, std=-1)
+    with pytest.raises(ValueError, match=r"^two_moons: n must be an int ≥ 2, got 1$"):
+        data.two_moons(1)
+    with pytest.raises(TypeError, match=r"^two_moons: noise must be a finite number ≥ 0, got '0.1'$"):
+        data.two_moons(10, noise="0.1")

@@ -68,10 +68,13 @@ def test_seed_everything_reproduces_all_generators():
     assert not torch.equal(torch.rand(3), a[2])
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
-def test_seed_everything_rejects_bad_seed(bad):
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("3", TypeError),
+                                        (True, TypeError)])
+def test_seed_everything_rejects_bad_seed(bad, error):
+    with pytest.raises(error, match=r"^seed_everything: seed must be an int ≥ 0, got "):
         invlab.seed_everything(bad)
+    with pytest.raises(error, match=r"^setup: seed must be an int ≥ 0, got "):
+        invlab.setup(bad)
 
 
 @pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False)])
@@ -91,6 +94,12 @@ def test_one_cpu_thread_restores_and_skips_gpus():
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+    with pytest.raises(TypeError, match=r"^one_cpu_thread: dev must be a torch.device, .*got 0$"):
+        with invlab.one_cpu_thread(0):
+            pass
+    with pytest.raises(ValueError, match=r"^one_cpu_thread: dev must be one of 'cpu', 'cuda', 'mps', got 'gpu'$"):
+        with invlab.one_cpu_thread("gpu"):
+            pass
 
 
 def test_invlab_device_overrides_the_choice(monkeypatch, capsys):
@@ -99,7 +108,8 @@ def test_invlab_device_overrides_the_choice(monkeypatch, capsys):
     assert invlab.device().type == "cpu"
     assert "set by INVLAB_DEVICE" in capsys.readouterr().out
     monkeypatch.setenv("INVLAB_DEVICE", "tpu")
-    with pytest.raises(ValueError, match="INVLAB_DEVICE must be cpu, cuda or mps, got 'tpu'"):
+    with pytest.raises(ValueError, match=r"^device: the environment variable INVLAB_DEVICE must be "
+                                         r"one of 'cpu', 'cuda', 'mps', got 'tpu'$"):
         invlab.device()
 
 

@@ -203,82 +203,95 @@ def test_cuda_matches_cpu():
 
 # ------------------------------------------------------------------------------ errors
 def test_error_feature_mismatch():
-    with pytest.raises(ValueError, match=r"mmd2: x has 3 features but y has 2; both must have "
-                                         r"the same number"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor with the 3 features of x, "
+                                         r"got a tensor of shape \(4, 2\) \(float32\)$"):
         mmd2(torch.randn(4, 3), torch.randn(4, 2))
-    with pytest.raises(ValueError, match=r"imq_kernel: x has 3 features but y has 2"):
+    with pytest.raises(ValueError, match=r"^imq_kernel: y must be a tensor with the 3 features of x"):
         imq_kernel(torch.randn(4, 3), torch.randn(4, 2))
 
 
 def test_error_too_few_samples_for_unbiased():
-    with pytest.raises(ValueError, match=r"mmd2: .*unbiased.*at least 2.*x has 1"):
+    with pytest.raises(ValueError, match=r"^mmd2: x must be a tensor with at least 2 samples \(rows\) for the unbiased "
+                                         r"estimator .*got a tensor of shape \(1, 2\)"):
         mmd2(torch.randn(1, 2), torch.randn(5, 2))
-    with pytest.raises(ValueError, match=r"unbiased.*y has 1"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor with at least 2 samples.*unbiased=False"):
         mmd2(torch.randn(5, 2), torch.randn(1, 2))
     # the biased estimator is defined for one sample each, but not for none
     assert torch.isfinite(mmd2(torch.randn(1, 2), torch.randn(1, 2), unbiased=False))
-    with pytest.raises(ValueError, match=r"mmd2: y has no samples"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor with at least 1 sample \(row\), got a "
+                                         r"tensor of shape \(0, 2\)"):
         mmd2(torch.randn(3, 2), torch.randn(0, 2), unbiased=False)
+    with pytest.raises(TypeError, match=r"^mmd2: unbiased must be True or False, got 1$"):
+        mmd2(torch.randn(3, 2), torch.randn(3, 2), unbiased=1)
 
 
 @pytest.mark.parametrize("shape", [(), (2, 3, 4)])
 def test_error_not_2d(shape):
-    with pytest.raises(ValueError, match=r"mmd2: x must be a 2-D tensor.*got a \d-D tensor"):
+    with pytest.raises(ValueError, match=r"^mmd2: x must be a tensor of shape \(N, D\) or \(N,\) "
+                                         r"\(flatten the feature dimensions first, e.g. x.flatten\(1\)\), "
+                                         r"got a tensor of shape"):
         mmd2(torch.randn(shape), torch.randn(5, 2))
-    with pytest.raises(ValueError, match=r"mmd2: y must be a 2-D tensor"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor of shape \(N, D\)"):
         mmd2(torch.randn(5, 2), torch.randn(shape))
 
 
 def test_error_non_tensor_and_integer_input():
-    with pytest.raises(TypeError, match=r"mmd2: x must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"^mmd2: x must be a torch.Tensor, got .* \(list\)$"):
         mmd2([[0.0, 1.0]], torch.randn(3, 2))
-    with pytest.raises(TypeError, match=r"mmd2: y must have a floating-point dtype.*torch.int64"):
+    with pytest.raises(TypeError, match=r"^mmd2: y must be a floating-point tensor.*\(int64\)$"):
         mmd2(torch.randn(3, 2), torch.ones(3, 2, dtype=torch.long))
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.5, float("nan"), float("inf")])
 def test_error_nonpositive_bandwidth(bad):
     x, y = torch.randn(4, 2), torch.randn(4, 2)
-    with pytest.raises(ValueError, match=r"gaussian_kernel: bandwidth must be a positive"):
+    with pytest.raises(ValueError, match=r"^gaussian_kernel: bandwidth must be a finite number > 0, got"):
         gaussian_kernel(x, y, bandwidth=bad)
-    with pytest.raises(ValueError, match=r"imq_kernel: bandwidth must be a positive"):
+    with pytest.raises(ValueError, match=r"^imq_kernel: bandwidth must be a finite number > 0"):
         imq_kernel(x, y, bandwidth=bad)
-    with pytest.raises(ValueError, match=r"mmd2: bandwidths\[1\] must be a positive"):
+    with pytest.raises(ValueError, match=r"^mmd2: bandwidths\[1\] must be a finite number > 0"):
         mmd2(x, y, bandwidths=(0.2, bad))
-    with pytest.raises(ValueError, match=r"multiscale_kernel: bandwidths must be a positive"):
+    with pytest.raises(ValueError, match=r"^multiscale_kernel: bandwidths must be a finite number > 0"):
         multiscale_kernel(x, y, bandwidths=bad)
 
 
 def test_error_empty_or_wrong_type_bandwidths():
     x, y = torch.randn(4, 2), torch.randn(4, 2)
-    with pytest.raises(ValueError, match=r"mmd2: bandwidths is empty"):
+    with pytest.raises(ValueError, match=r"^mmd2: bandwidths must be a positive number or a "
+                                         r"non-empty sequence of them, e.g. \(0.05, 0.2, 0.9\), got \(\)"):
         mmd2(x, y, bandwidths=())
-    with pytest.raises(TypeError, match=r"mmd2: bandwidths\[0\] must be a positive number"):
+    with pytest.raises(TypeError, match=r"^mmd2: bandwidths\[0\] must be a finite number > 0, got 'wide'"):
         mmd2(x, y, bandwidths=("wide",))
+    with pytest.raises(TypeError, match=r"^mmd2: bandwidths must be a positive number or a sequence"):
+        mmd2(x, y, bandwidths="wide")
+    assert torch.isfinite(mmd2(x, y, bandwidths=torch.tensor([0.2, 0.9])))
+    assert torch.isfinite(mmd2(x, y, bandwidths=torch.tensor(0.5)))
 
 
 def test_error_unknown_kernel_lists_valid_ones():
     x, y = torch.randn(4, 2), torch.randn(4, 2)
-    with pytest.raises(ValueError, match=r"mmd2: unknown kernel 'rbf'; valid kernels are "
-                                         r"'gaussian', 'imq'"):
+    with pytest.raises(ValueError, match=r"^mmd2: kernel must be one of 'gaussian', 'imq', got 'rbf'$"):
         mmd2(x, y, kernel="rbf")
-    with pytest.raises(ValueError, match=r"multiscale_kernel: unknown kind 'laplace'.*'gaussian'"):
+    with pytest.raises(ValueError, match=r"^multiscale_kernel: kind must be one of 'gaussian', 'imq', got 'laplace'"):
         multiscale_kernel(x, y, kind="laplace")
+    with pytest.raises(TypeError, match=r"^mmd2: kernel must be one of 'gaussian', 'imq', got None$"):
+        mmd2(x, y, kernel=None)
+    assert torch.isfinite(mmd2(x, y, kernel="IMQ"))
 
 
 def test_error_dtype_mismatch():
-    with pytest.raises(TypeError, match=r"mmd2: x has dtype torch.float32 but y has dtype "
-                                        r"torch.float64"):
+    with pytest.raises(TypeError, match=r"^mmd2: y must be a tensor of the dtype of x, float32 "
+                                        r"\(e.g. y.to\(x.dtype\)\), got a tensor of shape \(4, 2\) \(float64\)$"):
         mmd2(torch.randn(4, 2), torch.randn(4, 2, dtype=torch.float64))
 
 
 def test_error_device_mismatch():
     x = torch.randn(4, 2)
     y = torch.randn(4, 2, device="meta")    # a second device that needs no GPU
-    with pytest.raises(ValueError, match=r"mmd2: x is on device cpu but y is on device meta"):
+    with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor on the device of x, cpu, not meta"):
         mmd2(x, y)
     if torch.cuda.is_available():
-        with pytest.raises(ValueError, match=r"mmd2: x is on device cpu but y is on device cuda"):
+        with pytest.raises(ValueError, match=r"^mmd2: y must be a tensor on the device of x, cpu, not cuda"):
             mmd2(x, x.cuda())
 
 

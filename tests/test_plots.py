@@ -31,5 +31,26 @@ def test_slider_draws_static_strip_and_widget():
 
 
 def test_slider_needs_one_frame_per_value():
-    with pytest.raises(ValueError, match="got 2 frames but 3 values of t"):
+    with pytest.raises(ValueError, match=r"^image_slider: ts must be a sequence of 2 labels, one per "
+                                         r"image \(it has 3\), got \[0, 0.5, 1\] \(list\)$"):
         widgets.image_slider(torch.rand(2, 1, 4, 4), [0, 0.5, 1])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: plots.show_images([[0.0]]), TypeError, r"^show_images: images must be a torch.Tensor"),
+    (lambda: plots.show_images(torch.rand(2, 3, 4, 4)), ValueError,
+     r"^show_images: images must be a non-empty tensor \(N, 1, H, W\) or \(N, H, W\)"),
+    (lambda: plots.show_images(torch.rand(2, 4)), ValueError, r"^show_images: images must be a tensor with 3 or 4 axes"),
+    (lambda: plots.show_images(torch.rand(2, 4, 4), titles=["a"]), ValueError,
+     r"^show_images: titles must be a sequence of 2 labels"),
+    (lambda: plots.show_images(torch.rand(2, 4, 4), ncols=0), ValueError, r"^show_images: ncols must be an int ≥ 1, got 0$"),
+    (lambda: plots.show_psi_channels(torch.rand(28, 28)), ValueError, r"^show_psi_channels: image must be a tensor with 3 axes"),
+    (lambda: plots.show_psi_channels(torch.rand(1, 8, 8), block_size="2"), TypeError,
+     r"^show_psi_channels: block_size must be an int ≥ 1, got '2'$"),
+    (lambda: plots.show_strip(torch.rand(2, 4, 4), ["a", "b"]), TypeError, r"^show_strip: ts\[0\] must be a finite number, got 'a'$"),
+    (lambda: widgets.image_slider(torch.rand(2, 4, 4), [0, 1], label=3), TypeError, r"^image_slider: label must be a str, got 3$"),
+])
+def test_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+    plt.close("all")

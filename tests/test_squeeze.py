@@ -48,27 +48,32 @@ def test_psi_moves_pixels_not_values():
 
 
 def test_psi_not_divisible_names_sizes():
-    with pytest.raises(ValueError, match=r"height 28 and width 30 must both be divisible by block_size 4"):
+    with pytest.raises(ValueError, match=r"^psi: x must be a tensor \(B, C, H, W\) with height and width divisible by block_size = 4, got a tensor of shape \(1, 1, 28, 30\)"):
         psi(torch.zeros(1, 1, 28, 30), 4)
 
 
 @pytest.mark.parametrize("shape", [(28, 28), (1, 28, 28), (1, 1, 1, 28, 28)])
 def test_psi_non_4d_is_a_clear_error(shape):
-    with pytest.raises(ValueError, match=r"must be 4-D \(B, C, H, W\), got shape"):
+    with pytest.raises(ValueError, match=r"^psi: x must be a tensor with 4 axes, got a tensor of shape"):
         psi(torch.zeros(shape), 4)
 
 
 def test_psi_inverse_channel_count_error():
-    with pytest.raises(ValueError, match=r"channel count 8 must be divisible by block_size² = 16"):
+    with pytest.raises(ValueError, match=r"^psi_inverse: y must be a tensor \(B, C, H, W\) with C divisible by block_size² = 16, got a tensor of shape \(1, 8, 7, 7\)"):
         psi_inverse(torch.zeros(1, 8, 7, 7), 4)
 
 
-@pytest.mark.parametrize("bad", [0, -2, 2.0, "4"])
-def test_bad_block_size(bad):
-    with pytest.raises(ValueError, match="block_size must be a positive int"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (2.0, TypeError),
+                                        ("4", TypeError), (True, TypeError)])
+def test_bad_block_size(bad, error):
+    with pytest.raises(error, match=r"^psi: block_size must be an int ≥ 1, got "):
         psi(torch.zeros(1, 1, 4, 4), bad)
+    with pytest.raises(error, match=r"^Psi: block_size must be an int ≥ 1, got "):
+        Psi(bad)
 
 
 def test_psi_rejects_non_tensor():
-    with pytest.raises(TypeError, match="must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"^psi: x must be a torch.Tensor, got \[\[1.0\]\] \(list\)$"):
         psi([[1.0]], 1)
+    with pytest.raises(TypeError, match=r"^psi_inverse: y must be a torch.Tensor"):
+        psi_inverse(None, 1)
