@@ -400,7 +400,9 @@ class IResBlock(InvertibleModule):
         g: ``(B, *shape) → (B, *shape)``, e.g. :func:`lipschitz_mlp`.
         log_det: one of ``"exact"``, ``"series"``, ``"roulette"``.
         n_terms, n_probes, probe: settings of the estimators.
-        inverse_rtol: relative tolerance of the inverse (the contract's tolerance).
+        inverse_rtol: relative tolerance of the inverse (the contract's tolerance); the
+            iteration stops at ``inverse_tolerance(dtype) = max(inverse_rtol, 1e-5)`` in
+            float32 (its rounding floor) and at ``inverse_rtol`` in float64.
         max_iterations: iteration cap of the inverse.
 
     >>> _ = torch.manual_seed(0)
@@ -460,7 +462,7 @@ class IResBlock(InvertibleModule):
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         with no_power_iteration(self.g):
             x, self.last_iterations = fixed_point_inverse(
-                self.g, y, rtol=self.inverse_rtol, max_iterations=self.max_iterations,
+                self.g, y, rtol=self.inverse_tolerance(y.dtype), max_iterations=self.max_iterations,
                 owner="IResBlock.inverse")
         return x
 

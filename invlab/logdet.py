@@ -64,8 +64,8 @@ def jacobian(g, x: torch.Tensor) -> torch.Tensor:
     check_callable("jacobian", "g", g)
     check_tensor("jacobian", "x", x, min_dim=2, floating=True)
     xg, gx, wants = _graph(g, x)
-    out = gx.flatten(1)
     with torch.enable_grad():
+        out = gx.flatten(1)
         rows = [torch.autograd.grad(out[:, i].sum(), xg, retain_graph=True,
                                     create_graph=wants)[0].flatten(1)
                 for i in range(out.shape[1])]

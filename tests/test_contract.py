@@ -32,6 +32,7 @@ import invlab
 from invlab.base import InvertibleModule, SequenceINN, VolumePreserving, exact_log_det
 from invlab.coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv1x1,
                              InvertibleLinear, Permutation, Reverse, mlp)
+from invlab.iresnet import IResBlock, lipschitz_convnet, lipschitz_mlp
 from invlab.revnet import RevBlock, conv_relu
 from invlab.squeeze import Psi
 
@@ -83,6 +84,12 @@ REGISTRY = [
     Entry("SequenceINN", lambda: invlab.IRevNet(in_channels=1, image_size=4, block_size=2,
                                                 depth=2, make_F=lambda c: conv_relu(c, 3)).body,
           (1, 4, 4), std=0.3, notes="IRevNet's invertible part: psi + RevBlocks"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_mlp(3, 8, c=0.7), log_det="exact",
+                                         inverse_rtol=1e-12),
+          (3,), std=0.5, notes="iterative inverse: 1e-12 in float64, 1e-5 in float32"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_convnet(2, 4, c=0.7), log_det="exact",
+                                         inverse_rtol=1e-12),
+          (2, 3, 3), std=0.5, notes="convolutional g, spectral norm of the conv operator"),
 ]
 
 

@@ -268,3 +268,15 @@ def test_iresblock_bad_input():
         IResBlock(nn.Linear(2, 2))([1.0, 2.0])
     with pytest.raises(ValueError, match="fixed_point_inverse: rtol must be a finite number > 0"):
         fixed_point_inverse(lambda v: v, torch.ones(1, 2), rtol=-1.0)
+
+
+def test_exact_log_det_of_a_conv_block_under_no_grad():
+    torch.manual_seed(10)
+    g = lipschitz_convnet(2, hidden=4, c=0.8).double()
+    invlab.randomize_(g, std=0.5, seed=10)
+    x = torch.randn(2, 2, 3, 3, dtype=torch.float64)
+    g(x)
+    g.eval()
+    with torch.no_grad():
+        ld = logdet.residual_log_det(g, x)
+    assert torch.allclose(ld, invlab.exact_log_det(lambda v: v + g(v), x), atol=1e-10)
