@@ -17,6 +17,8 @@ from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv
 from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
 from . import bijections, checks, data, plots, validate, widgets
+from . import flows
+from .flows import Flow, Logit, StandardNormal
 
 __version__ = "0.1.0"
 
@@ -32,4 +34,5 @@ __all__ = [
     "gaussian_kernel", "imq_kernel", "mmd2", "mmd2_biased", "mmd2_unbiased", "multiscale_kernel",
     "pairwise_sq_dists",
     "bijections", "checks", "data", "plots", "validate", "widgets",
+    "flows", "Flow", "Logit", "StandardNormal",
 ]

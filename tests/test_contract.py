@@ -52,6 +52,7 @@ class Entry:
     batch: int = 3
     notes: str = ""
     prepare: Callable[[nn.Module], None] = field(default=lambda m: None)
+    draw: Callable = None          # draw(generator, shape) -> float64 inputs; default N(0, I)
 
 
 def _conv_subnet(c_in, c_out):
@@ -90,6 +91,9 @@ REGISTRY = [
     Entry("IResBlock", lambda: IResBlock(lipschitz_convnet(2, 4, c=0.7), log_det="exact",
                                          inverse_rtol=1e-12),
           (2, 3, 3), std=0.5, notes="convolutional g, spectral norm of the conv operator"),
+    Entry("Logit", lambda: invlab.flows.Logit(0.05), (1, 3, 3), logdet_atol=1e-9,
+          draw=lambda g, shape: 0.01 + 0.98 * torch.rand(shape, generator=g, dtype=torch.float64),
+          notes="lab 4's pre-transform [0, 1] → ℝ; inputs uniform in (0, 1)"),
 ]
 
 
@@ -113,6 +117,8 @@ def build(entry: Entry, dtype: torch.dtype, seed: int = 0) -> nn.Module:
 
 def sample(entry: Entry, dtype: torch.dtype, seed: int = 1) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
+    if entry.draw is not None:
+        return entry.draw(g, (entry.batch, *entry.shape)).to(dtype)
     return torch.randn((entry.batch, *entry.shape), generator=g, dtype=torch.float64).to(dtype)
 
 
