@@ -19,6 +19,8 @@ from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
 from . import bijections, checks, data, plots, validate, widgets
 from . import flows
 from .flows import Flow, Logit, StandardNormal
+from . import iresnet, logdet
+from .iresnet import IResBlock, SpectralNorm
 
 __version__ = "0.1.0"
 
@@ -35,4 +37,5 @@ __all__ = [
     "pairwise_sq_dists",
     "bijections", "checks", "data", "plots", "validate", "widgets",
     "flows", "Flow", "Logit", "StandardNormal",
+    "iresnet", "logdet", "IResBlock", "SpectralNorm",
 ]

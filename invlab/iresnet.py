@@ -37,7 +37,7 @@ from .validate import (check_choice, check_float, check_int, check_module, check
                        fail_value)
 from . import logdet as _logdet
 
-__all__ = ["SpectralNorm", "operator_norm", "lipschitz_bound", "empirical_lipschitz",
+__all__ = ["LipSwish", "SpectralNorm", "operator_norm", "lipschitz_bound", "empirical_lipschitz",
            "no_power_iteration", "lipschitz_mlp", "lipschitz_convnet", "fixed_point_inverse",
            "ConvergenceError", "IResBlock", "LOG_DET_ESTIMATORS"]
 
@@ -290,6 +290,22 @@ def empirical_lipschitz(g, x: torch.Tensor, n_pairs: int = 256, scale: float = 1
     return best
 
 
+class LipSwish(nn.Module):
+    r"""``x · sigmoid(β x) / 1.1`` with a learned ``β > 0`` (Chen et al., 2019): 1-Lipschitz.
+
+    Unlike ELU or tanh, its slope can reach 1 away from its linear regime, so a
+    spectrally normalised MLP can use its whole Lipschitz budget and still be non-linear.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.beta_raw = nn.Parameter(torch.tensor(0.5413))  # softplus(0.5413) = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        beta = F.softplus(self.beta_raw)
+        return x * torch.sigmoid(beta * x) / 1.1
+
+
 def lipschitz_mlp(dim: int, hidden: int = 64, depth: int = 2, c: float = 0.9,
                   activation=nn.ELU, **sn) -> nn.Sequential:
     """``g: (B, dim) → (B, dim)``, ``depth`` spectral-normalised linear layers with 1-Lipschitz
@@ -435,8 +451,7 @@ class IResBlock(InvertibleModule):
         """(g(x), log|det(I + J_g(x))|) with the chosen estimator."""
         if self.log_det == "exact":
             xg, gx, wants = _logdet._graph(self.g, x)
-            with no_power_iteration(self.g):
-                ld = _logdet.residual_log_det(self.g, xg)
+            ld = _logdet.log_det_from_jacobian(_logdet.jacobian_from_graph(xg, gx, wants))
             return (gx, ld) if wants else (gx.detach(), ld)
         xg, gx, wants = _logdet._graph(self.g, x)
         with no_power_iteration(self.g):

@@ -31,7 +31,8 @@ import torch
 from .validate import check_callable, check_choice, check_float, check_int, check_tensor
 
 __all__ = ["PROBES", "probes", "jacobian", "residual_log_det", "power_series_log_det",
-           "russian_roulette_log_det", "series_from_graph", "roulette_from_graph"]
+           "russian_roulette_log_det", "series_from_graph", "roulette_from_graph",
+           "jacobian_from_graph", "log_det_from_jacobian"]
 
 PROBES = ("gaussian", "rademacher")
 
@@ -64,13 +65,27 @@ def jacobian(g, x: torch.Tensor) -> torch.Tensor:
     check_callable("jacobian", "g", g)
     check_tensor("jacobian", "x", x, min_dim=2, floating=True)
     xg, gx, wants = _graph(g, x)
+    return jacobian_from_graph(xg, gx, create_graph=wants)
+
+
+def jacobian_from_graph(xg: torch.Tensor, gx: torch.Tensor,
+                        create_graph: Optional[bool] = None) -> torch.Tensor:
+    """:func:`jacobian` on a computed ``gx = g(xg)``: ``(B, D, D)``."""
+    if create_graph is None:
+        create_graph = torch.is_grad_enabled()
     with torch.enable_grad():
         out = gx.flatten(1)
         rows = [torch.autograd.grad(out[:, i].sum(), xg, retain_graph=True,
-                                    create_graph=wants)[0].flatten(1)
+                                    create_graph=create_graph)[0].flatten(1)
                 for i in range(out.shape[1])]
     J = torch.stack(rows, 1)
-    return J if wants else J.detach()
+    return J if create_graph else J.detach()
+
+
+def log_det_from_jacobian(J: torch.Tensor) -> torch.Tensor:
+    """``log|det(I + J)|`` for ``J: (B, D, D)`` → ``(B,)``."""
+    eye = torch.eye(J.shape[-1], dtype=J.dtype, device=J.device)
+    return torch.linalg.slogdet(eye + J)[1]
 
 
 def residual_log_det(g, x: torch.Tensor) -> torch.Tensor:
@@ -82,9 +97,7 @@ def residual_log_det(g, x: torch.Tensor) -> torch.Tensor:
     >>> residual_log_det(lambda v: 0.5 * v, torch.zeros(3, 2, dtype=torch.float64))
     tensor([0.8109, 0.8109, 0.8109], dtype=torch.float64)
     """
-    J = jacobian(g, x)
-    eye = torch.eye(J.shape[-1], dtype=J.dtype, device=J.device)
-    return torch.linalg.slogdet(eye + J)[1]
+    return log_det_from_jacobian(jacobian(g, x))
 
 
 def _graph(g, x: torch.Tensor):
