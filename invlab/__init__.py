@@ -18,6 +18,10 @@ from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
 from . import bijections, checks, data, plots, validate, widgets
 from . import cycle
+from . import flows
+from .flows import Flow, Logit, StandardNormal
+from . import iresnet, logdet
+from .iresnet import IResBlock, SpectralNorm
 
 __version__ = "0.1.0"
 
@@ -34,4 +38,6 @@ __all__ = [
     "pairwise_sq_dists",
     "bijections", "checks", "data", "plots", "validate", "widgets",
     "cycle",
+    "flows", "Flow", "Logit", "StandardNormal",
+    "iresnet", "logdet", "IResBlock", "SpectralNorm",
 ]

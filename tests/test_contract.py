@@ -32,6 +32,7 @@ import invlab
 from invlab.base import InvertibleModule, SequenceINN, VolumePreserving, exact_log_det
 from invlab.coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv1x1,
                              InvertibleLinear, Permutation, Reverse, mlp)
+from invlab.iresnet import IResBlock, lipschitz_convnet, lipschitz_mlp
 from invlab.revnet import RevBlock, conv_relu
 from invlab.squeeze import Psi
 
@@ -51,6 +52,7 @@ class Entry:
     batch: int = 3
     notes: str = ""
     prepare: Callable[[nn.Module], None] = field(default=lambda m: None)
+    draw: Callable = None          # draw(generator, shape) -> float64 inputs; default N(0, I)
 
 
 def _conv_subnet(c_in, c_out):
@@ -83,6 +85,15 @@ REGISTRY = [
     Entry("SequenceINN", lambda: invlab.IRevNet(in_channels=1, image_size=4, block_size=2,
                                                 depth=2, make_F=lambda c: conv_relu(c, 3)).body,
           (1, 4, 4), std=0.3, notes="IRevNet's invertible part: psi + RevBlocks"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_mlp(3, 8, c=0.7), log_det="exact",
+                                         inverse_rtol=1e-12),
+          (3,), std=0.5, notes="iterative inverse: 1e-12 in float64, 1e-5 in float32"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_convnet(2, 4, c=0.7), log_det="exact",
+                                         inverse_rtol=1e-12),
+          (2, 3, 3), std=0.5, notes="convolutional g, spectral norm of the conv operator"),
+    Entry("Logit", lambda: invlab.flows.Logit(0.05), (1, 3, 3), logdet_atol=1e-9,
+          draw=lambda g, shape: 0.01 + 0.98 * torch.rand(shape, generator=g, dtype=torch.float64),
+          notes="lab 4's pre-transform [0, 1] → ℝ; inputs uniform in (0, 1)"),
 ]
 
 
@@ -106,6 +117,8 @@ def build(entry: Entry, dtype: torch.dtype, seed: int = 0) -> nn.Module:
 
 def sample(entry: Entry, dtype: torch.dtype, seed: int = 1) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
+    if entry.draw is not None:
+        return entry.draw(g, (entry.batch, *entry.shape)).to(dtype)
     return torch.randn((entry.batch, *entry.shape), generator=g, dtype=torch.float64).to(dtype)
 
 

@@ -1,0 +1,138 @@
+"""Lab 4 wrong-answer bank: typical mistakes pasted into the student lab fail its graded cells
+with the intended message.
+
+One kernel runs the lab's setup cell once; then, for every mistake, the exercise cell with
+the mistake in place of ``raise NotImplementedError()`` and the exercise's graded cell.
+"""
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from notebooks import ROOT, nbgrader_meta
+
+LAB = ROOT / "labs" / "04_flows.ipynb"
+
+# exercise grade_id -> (graded grade_id, [(wrong body, expected message fragment), ...])
+BANK = {
+    "ex1_log_prob": ("test_log_prob", [
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum() - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det.sum()",
+         "it should return one log-density per sample"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum(1) + log_det",
+         "check its normalising constant"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * math.log(2 * math.pi) + log_det",
+         "check its normalising constant"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)",
+         "log_prob ignores the log-determinant"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) - log_det",
+         "the log-determinant enters log_prob with the wrong sign"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (x ** 2).sum(1) - 0.5 * x.shape[1] * math.log(2 * math.pi) + log_det",
+         "evaluate it at the latent point z = f(x)"),
+        ("z, log_det = transform.inverse_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
+         "the data → latent direction"),
+    ]),
+    "ex2_sample": ("test_sample", [
+        ("z = torch.randn(n, dim)\nreturn transform.forward(z)",
+         "the samples come from the data → latent map (forward)"),
+        ("z = torch.randn(n, dim)\nreturn z",
+         "you return the latent draws z"),
+        ("z = torch.rand(n, dim)\nreturn transform.inverse(z)",
+         "the latent draws look uniform"),
+        ("z = torch.randn(n, dim)\nreturn transform.inverse_with_log_det(z)",
+         "use transform.inverse(z)"),
+        ("g = torch.Generator().manual_seed(0)\nreturn transform.inverse(torch.randn(n, dim, generator=g))",
+         "sample returns the same points on every call"),
+        ("z = torch.randn(dim, n)\nreturn transform.inverse(z.T).T",
+         "has shape (2, 20000); expected (20000, 2)"),
+    ]),
+    "ex3_dequantize": ("test_dequantize", [
+        ("return x / levels", "add random noise"),
+        ("return (x + torch.rand_like(x)) / (levels - 1)", "the top level 16 must stay below 1"),
+        ("return x + torch.rand_like(x)", "must lie in [0, 1)"),
+        ("return (x + torch.rand(x.shape[0], 1)) / levels", "draw an independent u for every entry"),
+        ("return (x + 0.5 + 0.1 * torch.randn_like(x)).clamp(x, x + 0.999) / levels",
+         "uniform noise on [0, 1) has mean 0.5 and variance 1/12"),
+        ("return (x + torch.rand_like(x) - 0.5) / levels", "must lie in [0, 1)"),
+    ]),
+    "ex4_bits_per_dim": ("test_bits_per_dim", [
+        ("return float(-log_p_y.mean() / (dim * math.log(2)))", "the dequantisation offset (the bin width) is missing"),
+        ("return float((-log_p_y.mean() + dim * math.log(levels)) / dim)", "that is in nats"),
+        ("return float((-log_p_y.mean() + dim * math.log(levels)) / math.log(2))", "report it per dimension"),
+        ("return float((-log_p_y.mean() - dim * math.log(levels)) / (dim * math.log(2)))", "the sign of the dequantisation offset"),
+        ("return float((-log_p_y.sum() + dim * math.log(levels)) / (dim * math.log(2)))", "it should average them"),
+        ("return (-log_p_y + dim * math.log(levels)) / (dim * math.log(2))", "average over the batch"),
+        ("return float((-log_p_y.mean() + dim * math.log(levels - 1)) / (dim * math.log(2)))",
+         "bits_per_dim of a uniform model on 17 levels (log2 17)"),
+    ]),
+}
+
+
+def _cells():
+    nb = nbformat.read(LAB, as_version=4)
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+    return nb, by_id
+
+
+def _with_body(cell_source: str, body: str) -> str:
+    lines = cell_source.splitlines()
+    i = next(k for k, line in enumerate(lines) if "raise NotImplementedError()" in line)
+    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+    return "\n".join(lines[:i] + textwrap.indent(body, indent).splitlines() + lines[i + 1:])
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    nb, by_id = _cells()
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}})
+    with client.setup_kernel():
+        def run(source):
+            cell = nbformat.v4.new_code_cell(source)
+            client.nb.cells.append(cell)
+            try:
+                client.execute_cell(cell, len(client.nb.cells) - 1)
+            except CellExecutionError as err:
+                return str(err)
+            return None
+        assert run(by_id["setup"].source) is None
+        yield run, by_id
+
+
+CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
+
+
+@pytest.mark.parametrize("exercise, body, message", CASES,
+                         ids=[f"{ex}-{i}" for ex, (_, m) in BANK.items() for i in range(len(m))])
+def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
+    run, by_id = kernel
+    graded_id = BANK[exercise][0]
+    assert run(_with_body(by_id[exercise].source, body)) is None, "the wrong answer must at least define the function"
+    err = run(by_id[graded_id].source)
+    assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
+    assert message in err, f"{graded_id} failed with another message for\n{body}\n---\n{err[-1500:]}"
+
+
+def test_every_exercise_has_at_least_three_mistakes():
+    _, by_id = _cells()
+    exercises = [gid for gid, c in by_id.items() if gid and nbgrader_meta(c).get("solution")]
+    assert sorted(exercises) == sorted(BANK)
+    assert all(len(m) >= 3 for _, m in BANK.values())
+
+
+def test_solution_passes_in_the_same_harness(kernel):
+    """The harness itself can pass: the reference solutions pass every graded cell."""
+    run, by_id = kernel
+    sol = nbformat.read(ROOT / "solutions" / "04_flows.ipynb", as_version=4)
+    sol_by_id = {nbgrader_meta(c).get("grade_id"): c for c in sol.cells}
+    for exercise, (graded_id, _) in BANK.items():
+        assert run(sol_by_id[exercise].source) is None
+        assert run(by_id[graded_id].source) is None, graded_id

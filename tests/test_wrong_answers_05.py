@@ -1,0 +1,155 @@
+"""Lab 5 wrong-answer bank: typical mistakes pasted into the student lab fail its graded cells
+with the intended message.
+
+One kernel runs the lab's setup cell once; then, for every mistake, the exercise cell with
+the mistake in place of ``raise NotImplementedError()`` and the exercise's graded cell.
+"""
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from notebooks import ROOT, nbgrader_meta
+
+LAB = ROOT / "labs" / "05_iresnet.ipynb"
+
+_LOOP = """with torch.no_grad():
+    x = {x0}
+    y_norm = torch.linalg.vector_norm(y)
+    for k in range(1, max_iterations + 1):
+        x_new = {update}
+        step = torch.linalg.vector_norm(x_new - x)
+        x = x_new
+        if {stop}:
+            return x, k
+{after}"""
+_RAISE = "raise RuntimeError('no convergence')"
+
+
+def _invert(x0="y", update="y - g(x)", stop="step <= rtol * y_norm", after=_RAISE):
+    return _LOOP.format(x0=x0, update=update, stop=stop, after=after)
+
+
+_RESCALE = """for _ in range({iters}):
+    v = W.T @ (W @ v)
+    {normalise}
+sigma = float({sigma})
+return {W_tilde}, v, sigma"""
+
+
+def _rescale(iters="iterations", normalise="v = v / torch.linalg.vector_norm(v)",
+             sigma="torch.linalg.vector_norm(W @ v)", W_tilde="W * min(1.0, c / sigma)"):
+    return _RESCALE.format(iters=iters, normalise=normalise, sigma=sigma, W_tilde=W_tilde)
+
+
+_HUTCH = """x = x.detach().requires_grad_(True)
+gx = g(x)
+total = torch.zeros(len(x), dtype=x.dtype)
+for _ in range({probes}):
+    v = torch.randn_like(x)
+    w = v
+    for k in range({k_range}):
+        w = torch.autograd.grad(gx, x, w, retain_graph=True)[0]
+        total = total + {coef} * (w * v).sum(1)
+return {ret}"""
+
+
+def _hutch(probes="n_probes", k_range="1, n_terms + 1", coef="(-1) ** (k + 1) / k",
+           ret="total / n_probes"):
+    return _HUTCH.format(probes=probes, k_range=k_range, coef=coef, ret=ret)
+
+
+# exercise grade_id -> (graded grade_id, [(wrong body, expected message fragment), ...])
+BANK = {
+    "ex1_invert": ("test_invert", [
+        (_invert(update="y + g(x)"), "x + g(x) for g(x) = −x/2 (it should equal y)"),
+        (_invert(after="return x, max_iterations"), "but it returned an unconverged x"),
+        (_invert(stop="step <= rtol"), "the stopping rule must be relative to ‖y‖"),
+        (_invert(x0="torch.zeros_like(y)"), "start from x⁽⁰⁾ = y (not from zero)"),
+        (_invert(stop="k == 100", after="return x, max_iterations"), "invert_residual took 100 iterations"),
+        (_invert(after="raise ValueError('no convergence')"), "not a ValueError"),
+    ]),
+    "ex2_rescale": ("test_rescale", [
+        (_rescale(W_tilde="W * c / sigma"), "spectral normalisation only ever shrinks a weight"),
+        (_rescale(sigma="torch.linalg.matrix_norm(W)"),
+         "sigma after 200 power iterations (should be ‖W‖₂, the largest singular value)"),
+        (_rescale(W_tilde="W * min(1.0, 1.0 / sigma)"), "rescale W so that its spectral norm becomes c"),
+        (_rescale(normalise="pass"), "normalise v after every step"),
+        ("v = torch.randn(W.shape[1], dtype=W.dtype)\nv = v / torch.linalg.vector_norm(v)\n"
+         + _rescale(iters="max(iterations, 1)"), "start from"),
+    ]),
+    "ex3_hutchinson": ("test_hutchinson", [
+        (_hutch(coef="1 / k"), "Check the sign (−1)^(k+1)"),
+        (_hutch(coef="(-1) ** (k + 1)"), "Check the sign (−1)^(k+1), the 1/k"),
+        (_hutch(k_range="0, n_terms", coef="(-1) ** (k + 1) / max(k, 1)"), "starts at k = 1"),
+        (_hutch(ret="total.sum() / n_probes"), "has shape (); expected (3,)"),
+        (_hutch(probes="1", ret="total"), "average over n_probes independent probes"),
+    ]),
+}
+
+
+def _cells():
+    nb = nbformat.read(LAB, as_version=4)
+    return {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+
+
+def _with_body(cell_source: str, body: str) -> str:
+    lines = cell_source.splitlines()
+    i = next(k for k, line in enumerate(lines) if "raise NotImplementedError()" in line)
+    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+    return "\n".join(lines[:i] + textwrap.indent(body, indent).splitlines() + lines[i + 1:])
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    by_id = _cells()
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}})
+    with client.setup_kernel():
+        def run(source):
+            cell = nbformat.v4.new_code_cell(source)
+            client.nb.cells.append(cell)
+            try:
+                client.execute_cell(cell, len(client.nb.cells) - 1)
+            except CellExecutionError as err:
+                return str(err)
+            return None
+        assert run(by_id["setup"].source) is None
+        yield run, by_id
+
+
+CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
+
+
+def test_every_exercise_has_at_least_three_mistakes():
+    by_id = _cells()
+    exercises = [gid for gid, c in by_id.items() if nbgrader_meta(c).get("solution")]
+    assert sorted(exercises) == sorted(BANK)
+    assert all(len(m) >= 3 for _, m in BANK.values())
+
+
+@pytest.mark.parametrize("exercise, body, message", CASES,
+                         ids=[f"{ex}-{i}" for ex, (_, m) in BANK.items() for i in range(len(m))])
+def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
+    run, by_id = kernel
+    graded_id = BANK[exercise][0]
+    assert run(_with_body(by_id[exercise].source, body)) is None, \
+        "the wrong answer must at least define the function"
+    err = run(by_id[graded_id].source)
+    assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
+    assert message in err, f"{graded_id} failed, but not with {message!r}:\n{err[-1500:]}"
+
+
+@pytest.mark.parametrize("exercise", list(BANK))
+def test_solution_passes_its_graded_cell(kernel, exercise):
+    """The bank's harness itself: the reference solution passes (so failures above are the mistakes')."""
+    import json
+    run, by_id = kernel
+    sol = nbformat.read(ROOT / "solutions" / "05_iresnet.ipynb", as_version=4)
+    src = next(c.source for c in sol.cells if nbgrader_meta(c).get("grade_id") == exercise)
+    assert run(src) is None
+    graded = next(c.source for c in sol.cells
+                  if nbgrader_meta(c).get("grade_id") == BANK[exercise][0])
+    assert run(graded) is None, json.dumps(graded[:200])
