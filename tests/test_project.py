@@ -92,3 +92,45 @@ def test_apply_repository_rewrites_url_and_badge():
     assert nb.cells[1].source == 'REPO_URL = "https://github.com/me/course"'
     assert "github/me/course/blob/main/labs/01_x.ipynb" in nb.cells[0].source
     assert not build.apply_repository(nb, "https://github.com/me/course")
+
+
+def test_student_install_is_the_package_only(tmp_path):
+    """pip installs invlab alone: no course tooling, no nbformat/nbgrader, Python ≥ 3.11."""
+    import subprocess
+    import sys
+    import zipfile
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = {d.lower() for d in meta["project"]["dependencies"]}
+    assert not deps & {"nbformat", "nbgrader", "nbclient", "nbval", "jupyterlab", "pytest"}
+    assert meta["project"]["requires-python"] == ">=3.11"
+    for path in (ROOT / "invlab").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+(nbformat|nbgrader|nbclient|course)\b", text, re.M), \
+            f"{path.name} imports course tooling"
+    import shutil
+    src = tmp_path / "src"   # build from a copy: setuptools writes build/ beside the sources
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "work", "*.ipynb",
+                                                             "__pycache__", "*.egg-info"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                           "-w", str(tmp_path), str(src)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(tmp_path.glob("invlab-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert "invlab" in top and "course" not in top and "tests" not in top, sorted(top)
+
+
+def test_map_names_every_module():
+    """docs/map.md (the map of the house) names every module of invlab/ and course/."""
+    text = (ROOT / "docs" / "map.md").read_text()
+    missing = []
+    for folder in ("invlab", "course"):
+        for path in sorted((ROOT / folder).iterdir()):
+            if path.name.startswith("_") or path.name == "__pycache__":
+                continue
+            name = path.stem if path.suffix == ".py" else path.name + "/"
+            if path.suffix not in (".py", "") or (path.is_dir() and not (path / "__init__.py").exists()):
+                continue
+            if not re.search(rf"(?<![\w/]){re.escape(name)}", text):
+                missing.append(f"{folder}/{path.name}")
+    assert not missing, f"docs/map.md does not mention: {missing}"
