@@ -130,7 +130,7 @@ def _same_rng(a, b) -> bool:
 
 def block_backward(block: InvertibleModule, y: torch.Tensor, grad_y: torch.Tensor,
                    grad_log_det: Optional[torch.Tensor] = None,
-                   params: Optional[List[torch.Tensor]] = None):
+                   params: Optional[List[torch.Tensor]] = None, need_x: bool = True):
     r"""The backward pass of one invertible block, from its **output** only.
 
     ``x = f⁻¹(y)`` without a graph; then ``f(x)`` recomputed under ``enable_grad`` and
@@ -145,6 +145,8 @@ def block_backward(block: InvertibleModule, y: torch.Tensor, grad_y: torch.Tenso
         grad_log_det: ``∂L/∂log_det``, shape ``(B,)``, or ``None`` (no log-det in the loss).
         params: the parameters to differentiate; default those of ``block`` that
             require grad.
+        need_x: ``False`` skips ``∂L/∂x`` (the first block of a chain whose input needs
+            no gradient); ``grad_x`` is then ``None``.
 
     Returns:
         ``(x, grad_x, grad_params)``: the reconstructed input (detached), ``∂L/∂x`` and a
@@ -162,18 +164,29 @@ def block_backward(block: InvertibleModule, y: torch.Tensor, grad_y: torch.Tenso
     with torch.no_grad():
         x = block.inverse(y.detach())
     with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
+        x = x.detach().requires_grad_(need_x)
         y_re, log_det = block.forward_with_log_det(x)
         outs, grads = [y_re], [grad_y]
         if grad_log_det is not None and log_det.requires_grad:
             outs.append(log_det)
             grads.append(grad_log_det)
-        found = torch.autograd.grad(outs, [x] + list(params), grads, allow_unused=True)
+        found = _vjp(outs, ([x] if need_x else []) + list(params), grads)
+    if not need_x:
+        return x.detach(), None, found
     grad_x = found[0] if found[0] is not None else torch.zeros_like(x)
-    return x.detach(), grad_x, list(found[1:])
+    return x.detach(), grad_x, found[1:]
 
 
-def _additive_backward(block, y, grad_y, params):
+def _vjp(outs, wrt, grads) -> list:
+    """``torch.autograd.grad`` that tolerates outputs without a graph (all ``None`` then)."""
+    keep = [(o, g) for o, g in zip(outs, grads) if o.requires_grad]
+    if not wrt or not keep:
+        return [None] * len(wrt)
+    return list(torch.autograd.grad([o for o, _ in keep], wrt, [g for _, g in keep],
+                                    allow_unused=True))
+
+
+def _additive_backward(block, y, grad_y, params, need_x=True):
     """Gomez et al.'s Algorithm 1 for a block ``[y1, y2] = [x1, x2 + F(x1)]`` up to a swap.
 
     ``F(x1)`` is computed once, with a graph: its value reconstructs ``x2`` and its
@@ -189,10 +202,13 @@ def _additive_backward(block, y, grad_y, params):
         g_x1, g_sum = grad_y[:, :block.split], grad_y[:, block.split:]
         F = lambda h: _run_subnet(type(block).__name__, block.t, h, block.dim - block.split)
     with torch.enable_grad():
-        x1 = x1.detach().requires_grad_(True)
+        x1 = x1.detach().requires_grad_(need_x)
         f = F(x1)
-        found = torch.autograd.grad(f, [x1] + list(params), g_sum, allow_unused=True)
+        found = _vjp([f], ([x1] if need_x else []) + list(params), [g_sum])
     x2 = y_sum - f.detach()
+    if not need_x:
+        x = merge_channels(x1, x2) if isinstance(block, RevBlock) else torch.cat([x1, x2], 1)
+        return x, None, found
     g_in1 = g_x1 + found[0] if found[0] is not None else g_x1
     if isinstance(block, RevBlock):
         x, grad_x = merge_channels(x1.detach(), x2), merge_channels(g_in1, g_sum)
@@ -211,10 +227,11 @@ def _has_fast_path(block) -> bool:
 class _ReversibleFunction(torch.autograd.Function):
     """Forward of a whole chain under no_grad; backward block by block from the output.
 
-    ``apply(x, seq, n_params, *params) -> (y, log_det)``; only ``y`` is saved."""
+    ``apply(x, seq, *params) -> (y, log_det)``; only ``y`` is saved. ``params`` (the
+    chain's parameters) are inputs so that autograd routes their gradients."""
 
     @staticmethod
-    def forward(ctx, x, seq, n_params, *params):
+    def forward(ctx, x, seq, *params):
         states = []
         with torch.no_grad():
             log_det = x.new_zeros(x.shape[0])
@@ -233,6 +250,7 @@ class _ReversibleFunction(torch.autograd.Function):
         ctx.seq = seq
         ctx.fast = seq.fast
         ctx.states = states
+        ctx.param_ids = [id(p) for p in params]
         ctx.save_for_backward(h)
         return h, log_det
 
@@ -253,10 +271,11 @@ class _ReversibleFunction(torch.autograd.Function):
                     f"and the backward (an optimizer step?); the inverse would not "
                     f"reconstruct the forward's activations; call backward first")
             params = [p for p in block.parameters() if p.requires_grad]
+            need_x = k > 0 or ctx.needs_input_grad[0]
             if ctx.fast and _has_fast_path(block):
-                y, grad_y, gps = _additive_backward(block, y, grad_y, params)
+                y, grad_y, gps = _additive_backward(block, y, grad_y, params, need_x)
             else:
-                y, grad_y, gps = block_backward(block, y, grad_y, grad_log_det, params)
+                y, grad_y, gps = block_backward(block, y, grad_y, grad_log_det, params, need_x)
             if _state_versions(block) != ctx.states[k]:
                 raise RuntimeError(
                     f"ReversibleSequence: block {k} ({type(block).__name__}) changed its "
@@ -267,8 +286,7 @@ class _ReversibleFunction(torch.autograd.Function):
                 if g is not None:  # a parameter shared by two blocks gets both terms
                     key = id(p)
                     grads_by_param[key] = g if key not in grads_by_param else grads_by_param[key] + g
-        params = _params(seq)
-        return (grad_y, None, None) + tuple(grads_by_param.get(id(p)) for p in params)
+        return (grad_y, None) + tuple(grads_by_param.get(i) for i in ctx.param_ids)
 
 
 def _params(seq: SequenceINN) -> List[torch.Tensor]:
@@ -332,7 +350,7 @@ class ReversibleSequence(SequenceINN):
             return super().forward_with_log_det(x)
         for k, block in enumerate(self.blocks):
             check_reversible(block, k)  # modes may have changed since construction
-        return _ReversibleFunction.apply(x, self, len(params), *params)
+        return _ReversibleFunction.apply(x, self, *params)
 
     def extra_repr(self) -> str:
         return f"enabled={self.enabled}"

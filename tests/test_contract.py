@@ -83,6 +83,10 @@ REGISTRY = [
     Entry("SequenceINN", lambda: invlab.IRevNet(in_channels=1, image_size=4, block_size=2,
                                                 depth=2, make_F=lambda c: conv_relu(c, 3)).body,
           (1, 4, 4), std=0.3, notes="IRevNet's invertible part: psi + RevBlocks"),
+    Entry("ReversibleSequence",
+          lambda: invlab.ReversibleSequence(AffineCoupling(4, mlp), Permutation(4, seed=0),
+                                            AdditiveCoupling(4, mlp)),
+          (4,), std=0.3, notes="the same chain, trained by reconstruction (lab 7)"),
 ]
 
 

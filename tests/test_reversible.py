@@ -59,6 +59,17 @@ def test_revblock_stack_gradients_equal_autograd_float64(fast):
     assert ref.abs().sum() > 0
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_parameter_gradients_when_the_input_needs_none(fast):
+    seq = SequenceINN(Permutation(4, seed=0), *revblocks(3)).double()
+    x = torch.randn(2, 4, 5, 5, dtype=f64)                 # no requires_grad
+    params = list(seq.parameters())
+    ref = torch.autograd.grad(seq(x).sin().sum(), params)
+    got = torch.autograd.grad(ReversibleSequence(seq, fast=fast)(x).sin().sum(), params)
+    for a, b in zip(ref, got):
+        assert relative_error(a, b) <= 1e-10
+
+
 def test_irevnet_body_gradients_equal_autograd_float64():
     torch.manual_seed(0)
     net = IRevNet(depth=5, make_F=lambda c: conv_relu(c, 3)).double()
