@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test labs check-labs grade bench clean
+.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -20,10 +20,24 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-# JupyterLab on the course (no browser is opened; the URL with its token is printed).
+# JupyterLab for students, in the working copy work/ (git-ignored): the first run copies
+# labs/ there; later runs put a newer lab beside the student's copy and say so
+# (course/workspace.py). No nbgrader instructor UI (course/jupyter/student/).
+# No browser is opened; the URL with its token is printed.
+WORK ?= work
+JUPYTER := $(VENV)/bin/jupyter
+# Flags both JupyterLabs share (their config folders also run kernels over local sockets).
+LAB_COMMON = --no-browser --port=$(PORT) $(ROOT_FLAG)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --no-browser --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/labs $(ROOT_FLAG) $(LAB_FLAGS)
+	$(PY) -m course.workspace "$(WORK)"
+	JUPYTER_CONFIG_PATH="$(CURDIR)/course/jupyter/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(JUPYTER) lab $(LAB_COMMON) --ServerApp.root_dir="$(WORK)" $(LAB_FLAGS)
+
+# JupyterLab for instructors: solutions/ with nbgrader's Create Assignment toolbar and
+# formgrader (course/jupyter/instructor/). Build the student labs with `make labs`.
+lab-instructor: $(STAMP)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/course/jupyter/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(JUPYTER) lab $(LAB_COMMON) --ServerApp.root_dir="$(CURDIR)/solutions" $(LAB_FLAGS)
 
 # The whole suite, offline: unit tests, every solution executed (nbval), blank labs, grading.
 test: $(STAMP)
@@ -42,6 +56,11 @@ OUT ?= grades.csv
 grade: $(STAMP)
 	@test -n "$(LAB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade LAB=NN SUBMISSIONS=DIR [OUT=grades.csv] [ARGS=\"...\"]"; exit 2; }
 	$(PY) -m course.grade "$(SUBMISSIONS)" --lab "$(LAB)" --out "$(OUT)" $(ARGS)
+
+# Join shard gradebooks (--shard K/N runs): make grade-merge PARTS="parts/*/grades.csv" OUT=grades.csv
+grade-merge: $(STAMP)
+	@test -n "$(PARTS)" || { echo "usage: make grade-merge PARTS=\"parts/*/grades.csv\" [OUT=grades.csv]"; exit 2; }
+	$(PY) -m course.grade merge $(PARTS) --out "$(OUT)"
 
 # The figures the issues ask for: notebook run times, step-time ratio, MMD timing.
 bench: $(STAMP)

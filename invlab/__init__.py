@@ -18,6 +18,7 @@ from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
 from .reversible import ReversibleSequence, SavedTensors, saved_bytes
 from . import bijections, checks, data, plots, reversible, validate, widgets
+from . import cycle
 
 __version__ = "0.1.0"
 
@@ -33,5 +34,6 @@ __all__ = [
     "gaussian_kernel", "imq_kernel", "mmd2", "mmd2_biased", "mmd2_unbiased", "multiscale_kernel",
     "pairwise_sq_dists",
     "bijections", "checks", "data", "plots", "validate", "widgets",
+    "cycle",
     "ReversibleSequence", "SavedTensors", "saved_bytes", "reversible",
 ]

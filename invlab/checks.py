@@ -50,39 +50,106 @@ def check_shape(name: str, value, expected: Sequence[int]) -> None:
     check(tuple(value.shape) == expected, f"{name} has shape {_shape(value)}; expected {expected}")
 
 
+_PLAIN_NUMBERS = (bool, int, float)
+
+
+def _plain_tensor(name: str, value) -> torch.Tensor:
+    """A detached CPU copy of ``value`` that is a plain ``torch.Tensor`` (not a subclass)."""
+    if type(value) not in (torch.Tensor, torch.nn.Parameter):
+        raise CheckFailed(f"{name} should be a torch.Tensor, but it is a {type(value).__name__}"
+                          + (" (did you forget to return it?)" if value is None else ""))
+    with torch._C.DisableTorchFunction():
+        return torch.Tensor.detach(value).cpu().clone().as_subclass(torch.Tensor)
+
+
+def _plain_number(name: str, value) -> float:
+    """``value`` as a Python float, from a built-in number, numpy scalar or one-element tensor.
+
+    Objects of other types are refused, so an object whose ``__eq__`` or ``__float__``
+    always agrees cannot pass a check.
+    """
+    import numpy as np
+    if type(value) in _PLAIN_NUMBERS:
+        return float(value)
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy" \
+            and isinstance(value, (np.bool_, np.number)) and not isinstance(value, np.complexfloating):
+        return float(value.item())
+    if type(value) in (torch.Tensor, torch.nn.Parameter):
+        t = _plain_tensor(name, value)
+        if t.numel() == 1 and not t.is_complex():
+            with torch._C.DisableTorchFunction():
+                return float(t.reshape(()).tolist())
+    raise CheckFailed(f"{name} should be a number, but it is a {type(value).__name__}"
+                      + (" (did you forget to return it?)" if value is None else ""))
+
+
+def _plain_value(name: str, value, like):
+    """``value`` rebuilt as a plain value of the kind of ``like`` (str, number, tuple, ...)."""
+    if isinstance(like, str):
+        if type(value) is not str:
+            raise CheckFailed(f"{name} should be a str, but it is a {type(value).__name__}")
+        return str.__str__(value)
+    if type(like) in _PLAIN_NUMBERS or isinstance(like, float):
+        return _plain_number(name, value)
+    if isinstance(like, (tuple, list)):
+        if type(value) not in (tuple, list) or len(value) != len(like):
+            raise CheckFailed(f"{name} should be a {type(like).__name__} of {len(like)} items, "
+                              f"but it is {type(value).__name__}"
+                              + (f" of {len(value)}" if type(value) in (tuple, list) else ""))
+        return type(like)(_plain_value(f"{name}[{i}]", v, w) for i, (v, w) in enumerate(zip(value, like)))
+    if like is None:
+        if value is not None:
+            raise CheckFailed(f"{name} is {type(value).__name__}; expected None")
+        return None
+    raise TypeError(f"check_equal: expected values of type {type(like).__name__} are not supported; "
+                    "use str, bool, int, float, tuple, list, None or a torch.Tensor")
+
+
 def check_equal(name: str, actual, expected) -> None:
-    """Exact equality (tensors: same shape and values; else ``==``)."""
+    """Exact equality (tensors: same shape and values; else ``==`` on plain values).
+
+    ``actual`` is first rebuilt as a plain value (a tensor, str, number, tuple) by the
+    check itself, so an object whose ``__eq__`` or ``__bool__`` always says True fails.
+    """
     if isinstance(expected, torch.Tensor):
-        check_shape(name, actual, expected.shape)
-        bad = (actual != expected.to(actual.device)).sum().item()
+        a = _plain_tensor(name, actual)
+        check_shape(name, a, expected.shape)
+        with torch._C.DisableTorchFunction():  # no student __torch_function__ mode takes part
+            e = torch.Tensor.detach(expected).cpu().as_subclass(torch.Tensor)
+            bad = int((a != e).sum())
         check(bad == 0, f"{name} differs from the expected values in {bad} of "
-                        f"{expected.numel()} entries")
+                        f"{e.numel()} entries")
     else:
-        check(actual == expected, f"{name} is {actual!r}; expected {expected!r}")
+        a = _plain_value(name, actual, expected)
+        check(a == expected, f"{name} is {a!r}; expected {expected!r}")
 
 
 def check_close(name: str, actual, expected, rtol: float = 1e-5, atol: float = 1e-6,
                 hint: str = "") -> None:
-    """``actual`` ≈ ``expected`` elementwise (``torch.allclose`` semantics)."""
+    """``actual`` ≈ ``expected`` elementwise (``torch.allclose`` semantics).
+
+    Compares plain tensors / floats the check builds itself (see :func:`check_equal`).
+    """
     if isinstance(expected, torch.Tensor):
-        check_shape(name, actual, expected.shape)
-        expected = expected.to(actual.device, actual.dtype)
-        if not torch.allclose(actual, expected, rtol=rtol, atol=atol):
-            diff = (actual - expected).abs().max().item()
+        a = _plain_tensor(name, actual)
+        check_shape(name, a, expected.shape)
+        with torch._C.DisableTorchFunction():  # no student __torch_function__ mode takes part
+            e = torch.Tensor.detach(expected).cpu().as_subclass(torch.Tensor).to(a.dtype)
+            close = bool(torch.allclose(a, e, rtol=rtol, atol=atol))
+            diff = 0.0 if close else float((a - e).abs().max())
+        if not close:
             raise CheckFailed(f"{name} is not close to the expected values: the largest "
                               f"difference is {diff:.3g}" + (f". {hint}" if hint else ""))
     else:
-        ok = abs(float(actual) - float(expected)) <= atol + rtol * abs(float(expected))
-        check(ok, f"{name} is {float(actual):.6g}; expected {float(expected):.6g}"
-                  + (f". {hint}" if hint else ""))
+        a, e = _plain_number(name, actual), _plain_number("the expected value", expected)
+        ok = abs(a - e) <= atol + rtol * abs(e)
+        check(ok, f"{name} is {a:.6g}; expected {e:.6g}" + (f". {hint}" if hint else ""))
 
 
 def check_between(name: str, value, low: float = float("-inf"), high: float = float("inf"),
                   hint: str = "") -> None:
-    """``low ≤ value ≤ high`` for a number."""
-    check(isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.numel() == 1),
-          f"{name} should be a number, but it is a {type(value).__name__}")
-    v = float(value)
+    """``low ≤ value ≤ high`` for a number (a plain float the check builds itself)."""
+    v = _plain_number(name, value)
     check(low <= v <= high, f"{name} is {v:.6g}; expected it between {low:g} and {high:g}"
                             + (f". {hint}" if hint else ""))
 

@@ -1,6 +1,7 @@
 """Instructor grading end to end, with nbgrader's autograder in a temporary course."""
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -128,7 +129,7 @@ def test_loops_and_crashes_cost_only_their_student(tmp_path):
     assert float(rows["looper"]["test_f"]) == 0 and float(rows["looper"]["test_g"]) == 1
     assert float(rows["crasher"]["test_f"]) == 0
     assert rows["nobody"]["status"] == "no notebook found"
-    assert float(rows["lost"]["test_g"]) == 0 and "missing or without nbgrader metadata: test_g" in rows["lost"]["status"]
+    assert float(rows["lost"]["test_g"]) == 0 and "missing or renamed: test_g" in rows["lost"]["status"]
     assert "graded 5 students" in proc.stdout
 
 
@@ -146,3 +147,58 @@ def test_unknown_lab_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "course.grade", str(tmp_path), "--lab", "42"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "lab '42' matches 0 notebooks" in proc.stderr
+
+
+# ---------------------------------------------------------------- feedback students can keep
+def _handed_back(grades_csv):
+    return [grades_csv, *sorted((grades_csv.parent / "feedback").glob("*"))]
+
+
+def test_no_hidden_test_line_in_anything_handed_back(lab1_grades):
+    import html
+    from course import feedback
+    master = nbformat.read(LAB1_SOLUTION, as_version=4)
+    released = nbformat.read(LAB1_BLANK, as_version=4)
+    hidden = feedback.hidden_lines(master, [c.source for c in released.cells])
+    assert len(hidden) > 10  # the lab has hidden tests to leak
+    files = _handed_back(lab1_grades)
+    assert len(files) >= 4
+    for path in files:
+        text = html.unescape(path.read_text())
+        leaked = [h for h in hidden if len(h) >= 10 and h in text]
+        assert not leaked, f"{path.name} shows hidden tests: {leaked[:3]}"
+
+
+def test_feedback_is_offline_with_scores_and_messages_on_top(lab1_grades):
+    import re
+    page = (lab1_grades.parent / "feedback" / "bob.html").read_text()
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//[^"']*\.(?:js|css)""", page)
+    assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
+    assert "<math" in page and "$$" not in page  # math is MathML, no TeX left to typeset
+    # the banner of each graded cell sits above its code, with the failure message
+    banner = page.index('id="grade-test_split"')
+    assert banner < page.index("graded: split_channels / merge_channels")
+    assert "0 / 2 points" in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 600]
+
+
+def test_widget_falls_back_to_its_static_figure(lab1_grades):
+    page = (lab1_grades.parent / "feedback" / "ada.html").read_text()
+    assert "widget-view+json" not in page
+    cell = page[page.index("image_slider"):]
+    assert "data:image/png;base64" in cell[:200_000]
+
+
+@pytest.mark.skipif(not shutil.which("chromium") and not shutil.which("chromium-browser"),
+                    reason="chromium is not installed (apt-get install chromium)")
+def test_feedback_opens_in_a_browser_without_errors(lab1_grades, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    page = lab1_grades.parent / "feedback" / "ada.html"
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+                           "--v=0", f"--user-data-dir={tmp_path}", "--virtual-time-budget=3000", "--dump-dom",
+                           page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert "Feedback: 01_irevnet" in proc.stdout
+    console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
+    assert not console, console
+    failed = [ln for ln in proc.stderr.splitlines() if "net::ERR" in ln]
+    assert not failed, failed  # nothing was fetched from the network

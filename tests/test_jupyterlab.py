@@ -1,56 +1,87 @@
-"""`make lab` starts a JupyterLab that serves the course (no browser, a free port)."""
-import os
-import shutil
-import signal
-import socket
+"""`make lab` serves the student's working copy without nbgrader's instructor UI;
+`make lab-instructor` serves solutions/ with it; neither log has the known warnings."""
+import json
 import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
+import nbformat
 import pytest
 
+from labserver import NOISE, LabServer, git_status, skip_reason
 from notebooks import ROOT
 
-VENV = Path(sys.executable).resolve().parent.parent if (Path(sys.prefix) / "pyvenv.cfg").exists() else None
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
+
+NBGRADER_SERVER = "nbgrader.server_extensions"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _page_config(page: str) -> dict:
+    start = page.index('id="jupyter-config-data"')
+    body = page[page.index(">", start) + 1:]
+    return json.loads(body[:body.index("</script>")])
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-@pytest.mark.skipif(VENV is None or not (Path(sys.prefix) / ".invlab-installed").exists(),
-                    reason="run inside the venv that `make install` created")
-def test_make_lab_serves_jupyterlab(tmp_path):
-    port, token = _free_port(), "invlab-test-token"
-    log = open(tmp_path / "lab.log", "w")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), BROWSER="false")
-    proc = subprocess.Popen(
-        ["make", "-s", "lab", f"VENV={sys.prefix}", f"PORT={port}",
-         f"LAB_FLAGS=--IdentityProvider.token={token} --ServerApp.port_retries=0"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def _start_kernel_and_wait(lab: LabServer, seconds: float = 60):
+    """Start a kernel, wait until it answers (its startup log is then written), shut it down."""
+    from jupyter_client import BlockingKernelClient
+    kernel = lab.api("kernels", "POST", {"name": "python3"})
+    client = BlockingKernelClient(connection_file=str(lab.runtime / f"kernel-{kernel['id']}.json"))
+    client.load_connection_file()
+    client.start_channels(hb=False)
     try:
-        deadline, page = time.time() + 90, None
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                with opener.open(f"http://127.0.0.1:{port}/lab?token={token}", timeout=5) as r:
-                    page = (r.status, r.read().decode("utf-8", "replace"))
-                    break
-            except OSError:
-                time.sleep(1)
-        assert page is not None, (tmp_path / "lab.log").read_text()[-3000:]
-        assert page[0] == 200 and "JupyterLab" in page[1]
-        with opener.open(f"http://127.0.0.1:{port}/api/contents/labs?token={token}", timeout=10) as r:
-            assert b"01_irevnet.ipynb" in r.read()
+        client.kernel_info()
+        assert client.get_shell_msg(timeout=seconds)["msg_type"] == "kernel_info_reply"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        client.stop_channels()
+    time.sleep(0.5)
+    lab.api(f"kernels/{kernel['id']}", "DELETE")
+    return kernel
+
+
+def test_make_lab_serves_the_working_copy_without_instructor_ui(tmp_path):
+    before = git_status()
+    with LabServer(tmp_path) as lab:
+        assert "JupyterLab" in lab.page
+        names = {c["name"] for c in lab.api("contents")["content"]}
+        labs = {p.name for p in (ROOT / "labs").glob("*.ipynb")}
+        assert labs and labs <= names, f"the working copy should hold every lab, has {sorted(names)}"
+        disabled = _page_config(lab.page)["disabledExtensions"]
+        assert "@jupyter/nbgrader" in disabled, disabled
+        # The student's server reaches nothing outside the working copy.
+        with pytest.raises(OSError):
+            lab.api("contents/../labs/01_irevnet.ipynb")
+        # A student runs a kernel, edits and saves a notebook.
+        _start_kernel_and_wait(lab)
+        name = sorted(labs)[0]
+        model = lab.api(f"contents/{name}")
+        nb = nbformat.from_dict(model["content"])
+        nb.cells.append(nbformat.v4.new_code_cell("print('my answer')"))
+        lab.api(f"contents/{name}", "PUT", {"type": "notebook", "format": "json", "content": nb})
+        assert "my answer" in (lab.work / name).read_text()
+    log = lab.log()
+    assert "invlab: copied labs/" in log
+    assert NBGRADER_SERVER not in log, "nbgrader's server extensions are for instructors"
+    for noise in NOISE:
+        assert noise not in log, f"`make lab` log says {noise!r}:\n{log[-3000:]}"
+    assert git_status() == before, "a student's session changed the repository"
+
+
+def test_the_default_working_copy_is_ignored_by_git():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "check-ignore", "-q", "work/01_irevnet.ipynb"], cwd=ROOT)
+    assert out.returncode == 0, "work/ must be git-ignored"
+
+
+def test_make_lab_instructor_serves_solutions_with_nbgrader(tmp_path):
+    with LabServer(tmp_path, target="lab-instructor") as lab:
+        names = {c["name"] for c in lab.api("contents")["content"]}
+        assert {p.name for p in (ROOT / "solutions").glob("*.ipynb")} <= names
+        assert "@jupyter/nbgrader" not in _page_config(lab.page)["disabledExtensions"]
+        with lab.opener.open(lab.url("formgrader"), timeout=30) as r:
+            assert r.status == 200
+        _start_kernel_and_wait(lab)
+    log = lab.log()
+    assert NBGRADER_SERVER in log
+    for noise in NOISE:
+        assert noise not in log, f"`make lab-instructor` log says {noise!r}:\n{log[-3000:]}"

@@ -1,0 +1,301 @@
+"""Grading a class you can trust: sandbox, integrity, interruption, shards, clear errors.
+
+A tiny two-exercise lab (``00_demo``, written here) keeps these fast; the lab-1 checks
+of hidden tests and feedback pages live in test_grade.py beside its shared fixture.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from course import build, grade
+from notebooks import ROOT, nbgrader_meta
+
+SETUP = "import torch\nimport invlab\nfrom invlab import checks"
+SPLIT = ("def split_channels(x):\n    # BEGIN SOLUTION\n    c = x.shape[1]\n"
+         "    return x[:, : c // 2], x[:, c // 2 :]\n    # END SOLUTION")
+TEST_SPLIT = ("x = torch.randn(2, 4, 3, 3)\na, b = split_channels(x)\n"
+              "checks.check_equal('split_channels(x)[0]', a, x[:, :2])\n"
+              "### BEGIN HIDDEN TESTS\nz_secret = torch.randn(1, 6, 2, 2)\n"
+              "checks.check_equal('split_channels(z)[1] for a hidden z', split_channels(z_secret)[1], z_secret[:, 3:])\n"
+              "### END HIDDEN TESTS\nchecks.passed('split_channels')")
+LABEL = "def label(n):\n    # BEGIN SOLUTION\n    return 'even' if n % 2 == 0 else 'odd'\n    # END SOLUTION"
+TEST_LABEL = ("checks.check_equal('label(2)', label(2), 'even')\n### BEGIN HIDDEN TESTS\n"
+              "checks.check_equal('label(7) in the hidden_label_test', label(7), 'odd')\n"
+              "### END HIDDEN TESTS\nchecks.passed('label')")
+
+
+def demo_lab():
+    nb = build.new_notebook([
+        build.code(SETUP, "setup"),
+        build.solution(SPLIT, "ex_split"), build.graded(TEST_SPLIT, "test_split", 2),
+        build.solution(LABEL, "ex_label"), build.graded(TEST_LABEL, "test_label", 1)])
+    nb.metadata["invlab"] = {"forbidden": {"ex_split": ["invlab.revnet.split_channels"]}}
+    return nb
+
+
+def student(split_body=None, label_body=None, edit=None):
+    """The demo lab as a student hands it in: the given bodies in the exercise cells."""
+    nb = demo_lab()
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid == "ex_split":
+            cell.source = split_body if split_body is not None else "def split_channels(x):\n    c = x.shape[1]\n    return x[:, : c // 2], x[:, c // 2 :]"
+        if gid == "ex_label":
+            cell.source = label_body if label_body is not None else "def label(n):\n    return 'even' if n % 2 == 0 else 'odd'"
+    if edit:
+        edit(nb)
+    return nb
+
+
+ALWAYS_TRUE = """class Yes:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    def __float__(self): return 0.0
+
+def split_channels(x):
+    return Yes(), Yes()"""
+
+SNOOP = """import glob, os, socket
+for what, attempt in [
+        ("network", lambda: socket.create_connection(("pypi.org", 443), timeout=3)),
+        ("solutions", lambda: open(glob.glob(os.path.join({root!r}, "solutions", "*.ipynb"))[0]).read()),
+        ("master copy", lambda: open({src!r}).read()),
+        ("gradebook db", lambda: open(glob.glob("../../../gradebook.db")[0], "rb").read()),
+        ("gradebook csv", lambda: open({csv!r}, "a").write("snoop,99,99,99,3,hacked\\n")),
+        ("shell", lambda: os.system("true"))]:
+    try:
+        attempt()
+        print("SNOOP-OPEN", what)
+    except Exception as err:
+        print("SNOOP-BLOCKED", what, type(err).__name__, err)
+
+def split_channels(x):
+    c = x.shape[1]
+    return x[:, : c // 2], x[:, c // 2 :]"""
+
+HOG = "blob = bytearray(8 * 10**9)  # lazily zeroed: only a cap on the address space stops it\n" \
+      "def split_channels(x):\n    c = x.shape[1]\n    return x[:, : c // 2], x[:, c // 2 :]"
+
+
+def _drop_test_label(nb):
+    nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != "test_label"]
+
+
+def _rename_test_split(nb):
+    for c in nb.cells:
+        if nbgrader_meta(c).get("grade_id") == "test_split":
+            c.metadata["nbgrader"]["grade_id"] = "my_test"
+
+
+def _rows(path):
+    with open(path) as fh:
+        return {r["student"]: r for r in csv.DictReader(fh)}
+
+
+def _run(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "course.grade", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900, **kw)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo class graded once with --jobs 2; returns (paths, rows, stdout)."""
+    base = tmp_path_factory.mktemp("demo")
+    src, subs, out = base / "src", base / "subs", base / "out"
+    for d in (src, subs, out):
+        d.mkdir()
+    nbformat.write(demo_lab(), src / "00_demo.ipynb")
+    class_ = {
+        "good": student(),
+        "blank": nbformat.read(src / "00_demo.ipynb", as_version=4),  # the solution's shape, no answers
+        "cheat": student("def split_channels(x):\n    return invlab.split_channels(x)"),
+        "cheat_alias": student("from invlab.revnet import split_channels as s\n\ndef split_channels(x):\n    return s(x)"),
+        "always_true": student(ALWAYS_TRUE),
+        "snoop": student(SNOOP.format(root=str(ROOT), src=str(src / "00_demo.ipynb"), csv=str(out / "grades.csv"))),
+        "hog": student(HOG),
+        "deleter": student(edit=_drop_test_label),
+        "renamer": student(edit=_rename_test_split),
+    }
+    for cell in class_["blank"].cells:  # the blank lab: solutions replaced by raise
+        if nbgrader_meta(cell).get("solution"):
+            cell.source = cell.source.split("# BEGIN SOLUTION")[0] + "raise NotImplementedError()"
+    for name, nb in class_.items():
+        nbformat.write(nb, subs / f"{name}.ipynb")
+    proc = _run(subs, "--lab", "00", "--out", out / "grades.csv", "--timeout", "60", "--source", src,
+                "--jobs", "2", "--memory-mb", "6000")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"src": src, "subs": subs, "out": out, "csv": out / "grades.csv"}, _rows(out / "grades.csv"), proc.stdout
+
+
+def test_right_answer_full_marks_blank_zero(demo):
+    _, rows, _ = demo
+    assert float(rows["good"]["total"]) == 3 and rows["good"]["status"] == "graded", rows["good"]
+    assert float(rows["blank"]["total"]) == 0
+
+
+def test_calling_the_reference_answer_scores_zero_with_a_note(demo):
+    paths, rows, _ = demo
+    for who in ("cheat", "cheat_alias"):
+        r = rows[who]
+        assert float(r["test_split"]) == 0 and float(r["test_label"]) == 1, r  # other exercises still count
+        assert "reference answer called, set to 0: test_split" in r["status"]
+        page = (paths["out"] / "feedback" / f"{who}.html").read_text()
+        assert "calls the course&#x27;s own implementation" in page or "calls the course's own implementation" in page
+
+
+def test_always_true_objects_do_not_pass(demo):
+    r = demo[1]["always_true"]
+    assert float(r["test_split"]) == 0, r
+
+
+def test_sandbox_keeps_network_files_and_shell_out(demo):
+    paths, rows, _ = demo
+    page = (paths["out"] / "feedback" / "snoop.html").read_text()
+    for what in ("network", "solutions", "master copy", "gradebook db", "gradebook csv", "shell"):
+        assert f"SNOOP-OPEN {what}" not in page and f"SNOOP-BLOCKED {what}" in page, what
+    assert set(rows) == {"good", "blank", "cheat", "cheat_alias", "always_true", "snoop", "hog", "deleter",
+                         "renamer"}  # the snoop's forged row is not in the gradebook
+    assert float(rows["snoop"]["total"]) == 3  # blocked attempts cost nothing when the code is right
+
+
+def test_memory_cap_stops_a_huge_allocation(demo):
+    paths, rows, _ = demo
+    assert float(rows["hog"]["test_split"]) == 0
+    assert "MemoryError" in (paths["out"] / "feedback" / "hog.html").read_text()
+
+
+def test_deleted_or_renamed_graded_cell_scores_zero_and_is_flagged(demo):
+    rows = demo[1]
+    assert float(rows["deleter"]["test_label"]) == 0 and "missing or renamed: test_label" in rows["deleter"]["status"]
+    assert float(rows["deleter"]["test_split"]) == 2
+    assert float(rows["renamer"]["test_split"]) == 0 and "missing or renamed: test_split" in rows["renamer"]["status"]
+
+
+def test_feedback_of_the_demo_class_has_no_hidden_tests(demo):
+    paths, _, _ = demo
+    secret = ["z_secret", "hidden_label_test", "split_channels(z)[1] for a hidden z"]
+    for page in (paths["out"] / "feedback").glob("*.html"):
+        text = page.read_text()
+        assert not any(s in text for s in secret), page.name
+    assert not any(s in paths["csv"].read_text() for s in secret)
+
+
+def test_shards_merged_and_an_interrupted_shard_resumed_equal_one_run(demo, tmp_path):
+    paths, _, _ = demo
+    common = ["--lab", "00", "--timeout", "60", "--source", paths["src"], "--memory-mb", "6000"]
+    one = _run(paths["subs"], *common, "--out", tmp_path / "a" / "s1.csv", "--shard", "1/2", "--jobs", "2")
+    assert one.returncode == 0, one.stderr[-2000:]
+    # shard 2, killed (SIGKILL: no clean-up at all) once its first row is saved, then resumed
+    s2 = tmp_path / "b" / "s2.csv"
+    cmd = [sys.executable, "-m", "course.grade", str(paths["subs"]), *map(str, common), "--out", str(s2),
+           "--shard", "2/2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if s2.exists() and len(_rows(s2)) >= 1:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    saved = _rows(s2)
+    assert 1 <= len(saved) < len(grade.shard_of(list(_rows(paths["csv"])), (2, 2))), saved
+    again = _run(paths["subs"], *common, "--out", s2, "--shard", "2/2", "--resume")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"resuming: {len(saved)} of" in again.stdout
+    merged = _run("merge", tmp_path / "a" / "s1.csv", s2, "--out", tmp_path / "all.csv")
+    assert merged.returncode == 0, merged.stderr
+    assert (tmp_path / "all.csv").read_text() == paths["csv"].read_text()
+    assert len(list((tmp_path / "feedback").glob("*.html"))) == len(_rows(paths["csv"]))
+
+
+def test_shards_are_deterministic_and_cover_the_class():
+    ids = [f"s{i:02d}" for i in range(10)][::-1]
+    parts = [grade.shard_of(ids, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == sorted(ids) and parts[0] == ["s00", "s03", "s06", "s09"]
+
+
+# ---------------------------------------------------------------- errors an instructor can act on
+@pytest.mark.parametrize("case", ["wrong_lab", "empty", "other_lab", "no_nbgrader", "bad_shard"])
+def test_errors_are_one_actionable_line(case, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    args = [subs, "--lab", "01", "--out", tmp_path / "g.csv"]
+    if case == "wrong_lab":
+        args[2], want = "9", "pass one of these to --lab: 01"
+        nbformat.write(nbformat.read(build.find_lab("01", build.LABS), as_version=4), subs / "a.ipynb")
+    elif case == "empty":
+        want = "no submissions in"
+    elif case == "other_lab":
+        nbformat.write(nbformat.read(build.find_lab("02", build.LABS), as_version=4), subs / "a.ipynb")
+        want = "grade them with --lab 02"
+    elif case == "bad_shard":
+        nbformat.write(nbformat.read(build.find_lab("01", build.LABS), as_version=4), subs / "a.ipynb")
+        args += ["--shard", "3/2"]
+        want = "--shard must be K/N"
+    if case == "no_nbgrader":
+        code = ("import sys; sys.modules['nbgrader'] = None; from course import grade; "
+                f"sys.exit(grade.main({[str(a) for a in args]!r}))")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        want = "nbgrader is not installed"
+    else:
+        proc = _run(*args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and want in lines[0], proc.stderr
+
+
+# ---------------------------------------------------------------- the reference-answer scan (no grading)
+def _lab3_with(body):
+    from course import integrity
+    master = nbformat.read(build.find_lab("03"), as_version=4)
+    rules = integrity.rules_for("03_inverse_problems", master)
+    locked = {nbgrader_meta(c).get("grade_id") for c in master.cells if nbgrader_meta(c).get("locked")}
+    nb = nbformat.read(build.find_lab("03", build.LABS), as_version=4)
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade_id") == "ex2_mmd":
+            cell.source = body
+    return integrity.violations(nb, rules, locked)
+
+
+@pytest.mark.parametrize("body", [
+    "def mmd2_unbiased(x, y, bandwidths=(0.05, 0.2, 0.9)):\n    return invlab.mmd2(x, y)",
+    "from invlab.mmd import mmd2 as m\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return m(x, y)",
+    "import invlab as il\nM = il.mmd\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return M.mmd2_unbiased(x, y)",
+    "def mmd2_unbiased(x, y, bandwidths=1):\n    return getattr(invlab, 'mm' + 'd2')(x, y)",
+    "def mmd2_unbiased(x, y, bandwidths=1):\n    return vars(invlab)['mmd2'](x, y)",
+    "import sys\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return sys.modules['invlab.mmd'].mmd2(x, y)",
+    "def mmd2_unbiased(x, y, bandwidths=1):\n    return eval('invlab.mmd2(x, y)')",
+    "def mmd2_unbiased(x, y, bandwidths=1):\n    return invlab.multiscale_kernel(x, y).mean()",
+])
+def test_reference_answer_tricks_are_caught(body):
+    found = _lab3_with(body)
+    assert set(found) == {"test_mmd", "test_compare"} and "mmd2_unbiased" in found["test_mmd"], found
+
+
+def test_other_package_calls_stay_allowed_and_solutions_are_clean():
+    from course import integrity
+    assert _lab3_with("def mmd2_unbiased(x, y, bandwidths=1):\n    return invlab.pairwise_sq_dists(x, y).mean()") == {}
+    for lab in ("01", "02", "03"):
+        path = build.find_lab(lab)
+        master = nbformat.read(path, as_version=4)
+        rules = integrity.rules_for(path.stem, master)
+        locked = {nbgrader_meta(c).get("grade_id") for c in master.cells if nbgrader_meta(c).get("locked")}
+        assert rules and integrity.violations(master, rules, locked) == {}, lab
+
+
+def test_a_rebinding_in_a_cell_of_its_own_is_caught():
+    from course import integrity
+    master = nbformat.read(build.find_lab("01"), as_version=4)
+    rules = integrity.rules_for("01_irevnet", master)
+    nb = nbformat.read(build.find_lab("01", build.LABS), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("split_channels = invlab.revnet.split_channels"))
+    assert set(integrity.violations(nb, rules, set())) == {"test_split"}

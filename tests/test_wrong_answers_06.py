@@ -1,0 +1,193 @@
+"""Lab 6 wrong-answer bank: typical mistakes, pasted into the student lab, must fail the
+visible graded cell with the message meant for them (and the reference answer must pass).
+
+One kernel runs the lab's setup cells once, then, per exercise, each answer followed by
+the exercise's graded cell. Exercises that build on earlier ones get the reference
+answers of the earlier ones (from the solution notebook) first.
+"""
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from notebooks import ROOT, nbgrader_meta
+
+LAB = ROOT / "labs" / "06_pseudo_invertible.ipynb"
+SOLUTION = ROOT / "solutions" / "06_pseudo_invertible.ipynb"
+PLACEHOLDER = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+SETUP_CELLS = ["setup", "data", "nets"]
+
+# ------------------------------------------------------------------ exercise 1: omega
+_OMEGA = """
+y_cycle = {y_err}
+x_cycle = {x_err}
+return {ret}
+"""
+
+
+def _omega(y_err="(y - f(g(y))).pow(2).sum(1).mean()", x_err="(x - g(f(x))).pow(2).sum(1).mean()",
+           ret="mu * y_cycle + lam * x_cycle"):
+    return _OMEGA.format(y_err=y_err, x_err=x_err, ret=ret)
+
+
+OMEGA_BANK = {
+    "mu and lam swapped": (_omega(ret="lam * y_cycle + mu * x_cycle"), "are mu and lam swapped"),
+    "y-cycle as g(f(y))": (_omega(y_err="(y - g(f(y))).pow(2).sum(1).mean()"),
+                           "sends y through f first, then g"),
+    "x-cycle as f(g(x))": (_omega(x_err="(x - f(g(x))).pow(2).sum(1).mean()"),
+                           "sends x through g first, then f"),
+    "sum instead of mean": (_omega(y_err="(y - f(g(y))).pow(2).sum()", x_err="(x - g(f(x))).pow(2).sum()"),
+                            "is a mean over the samples, not a sum"),
+    "missing square": (_omega(y_err="(y - f(g(y))).abs().sum(1).mean()",
+                              x_err="(x - g(f(x))).abs().sum(1).mean()"), "are the errors squared"),
+    "norm not squared": (_omega(y_err="(y - f(g(y))).norm(dim=1).mean()",
+                                x_err="(x - g(f(x))).norm(dim=1).mean()"), "are the errors squared"),
+    "mean over features too": (_omega(y_err="(y - f(g(y))).pow(2).mean()", x_err="(x - g(f(x))).pow(2).mean()"),
+                               "sums the squares over the features of a sample"),
+    "returns a float": (_omega(ret="(mu * y_cycle + lam * x_cycle).item()"), "should be a torch.Tensor"),
+    "no gradient": ("with torch.no_grad():\n" + textwrap.indent(_omega(), "    "), "carries no gradient"),
+}
+
+# ------------------------------------------------------------------ exercise 2: train_step
+_STEP = """
+x_omega = x if x_omega is None else x_omega
+y_omega = y if y_omega is None else y_omega
+{zero}
+loss = {loss}
+loss.backward()
+{zero_late}
+opt.step()
+{after}
+return {ret}
+"""
+
+
+def _step(zero="opt.zero_grad()", loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)",
+          zero_late="", after="", ret="loss.item()"):
+    return _STEP.format(zero=zero, loss=loss, zero_late=zero_late, after=after, ret=ret)
+
+
+STEP_BANK = {
+    "forgot zero_grad": (_step(zero=""), "gradients of the first step were still in .grad"),
+    "no Ω in the loss": (_step(loss="fit_loss(f, g, x, y)"), "Ω(mu, lam) is missing"),
+    "no fit in the loss": (_step(loss="omega(f, g, x_omega, y_omega, mu, lam)"), "the fit loss on the pairs"),
+    "Ω on x, y instead of x_omega, y_omega": (_step(loss="fit_loss(f, g, x, y) + omega(f, g, x, y, mu, lam)"),
+                                              "evaluates Ω on the training x, y"),
+    "returns the tensor": (_step(ret="loss"), "should return the loss as a Python float"),
+    "zero_grad between backward and step": (_step(zero="", zero_late="opt.zero_grad()"),
+                                            "did not change the weights"),
+    "returns the loss after the update": (
+        _step(after="loss = fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)"),
+        "return the loss computed before the update"),
+    "mu and lam swapped in the call": (_step(loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, lam, mu)"),
+                                       "differ from one SGD step"),
+}
+
+# ------------------------------------------------------------------ exercise 3: cycle_report
+_REPORT = """
+report = {{}}
+with torch.no_grad():
+    for side, data in [("x", x_train), ("y", y_train)]:
+        lo, hi = data.min().item(), data.max().item()
+        grid = {grid}
+        err = {err}
+        inside = {inside}
+        report[side + "_in"] = {agg_in}
+        report[side + "_out"] = {agg_out}
+return report
+"""
+_RMS = "err[{m}].pow(2).mean().sqrt().item()"
+
+
+def _report(grid="torch.linspace(lo - margin, hi + margin, n)[:, None]",
+            err='grid - g(f(grid)) if side == "x" else grid - f(g(grid))',
+            inside="((grid >= lo) & (grid <= hi)).squeeze(1)",
+            agg_in=_RMS.format(m="inside"), agg_out=_RMS.format(m="~inside"), pre=""):
+    return pre + _REPORT.format(grid=grid, err=err, inside=inside, agg_in=agg_in, agg_out=agg_out)
+
+
+REPORT_BANK = {
+    "in-range error at the training points": (
+        _report(agg_in='((data - g(f(data))) if side == "x" else (data - f(g(data)))).pow(2).mean().sqrt().item()'),
+        "not at the training points"),
+    "mean absolute error instead of RMS": (
+        _report(agg_in="err[inside].abs().mean().item()", agg_out="err[~inside].abs().mean().item()"),
+        "that is the mean of |x − g(f(x))|"),
+    "mean square without the root": (
+        _report(agg_in="err[inside].pow(2).mean().item()", agg_out="err[~inside].pow(2).mean().item()"),
+        "square root of the mean"),
+    "x-cycle as f(g(x))": (_report(err='grid - f(g(grid)) if side == "x" else grid - g(f(grid))'),
+                           "your x-cycle applies g first"),
+    "out of range on one side only": (_report(agg_out="err[(grid > hi).squeeze(1)].pow(2).mean().sqrt().item()"),
+                                      "the grid outside the range has two parts"),
+    "in and out swapped": (_report(inside="((grid < lo) | (grid > hi)).squeeze(1)"), "look swapped"),
+    "y grid over the x range": (
+        _report(grid="torch.linspace(x_train.min().item() - margin, x_train.max().item() + margin, n)[:, None]",
+                inside="((grid >= x_train.min()) & (grid <= x_train.max())).squeeze(1)"),
+        "the y grid spans"),
+}
+
+EXERCISES = [("ex1_omega", "test_omega", OMEGA_BANK), ("ex2_train_step", "test_train_step", STEP_BANK),
+             ("ex3_cycle_report", "test_cycle_report", REPORT_BANK)]
+
+
+def _cells(path):
+    return {nbgrader_meta(c).get("grade_id"): c.source for c in nbformat.read(path, as_version=4).cells}
+
+
+def _with_body(lab_source: str, body: str) -> str:
+    assert PLACEHOLDER in lab_source, "the lab's exercise cell has no `raise NotImplementedError()` placeholder"
+    return lab_source.replace(PLACEHOLDER, textwrap.indent(textwrap.dedent(body).strip("\n"), "    "))
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    """{(exercise, answer): (ename, evalue) of the graded cell, or None when it passed}."""
+    lab, sol = _cells(LAB), _cells(SOLUTION)
+    nb = nbformat.v4.new_notebook()
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT)}})
+
+    def run(source):
+        cell = nbformat.v4.new_code_cell(source)
+        nb.cells.append(cell)
+        client.execute_cell(cell, len(nb.cells) - 1)
+        errs = [o for o in cell.outputs if o.output_type == "error"]
+        return (errs[0].ename, errs[0].evalue) if errs else None
+
+    results = {}
+    with client.setup_kernel():
+        for gid in SETUP_CELLS:
+            assert run(lab[gid]) is None, f"lab cell {gid!r} failed"
+        for exercise, test, bank in EXERCISES:
+            for name, (body, _) in bank.items():
+                defined = run(_with_body(lab[exercise], body))
+                assert defined is None, f"{exercise}: the wrong answer {name!r} does not even define: {defined}"
+                results[(exercise, name)] = run(lab[test])
+            assert run(sol[exercise]) is None
+            results[(exercise, "reference answer")] = run(lab[test])
+    return results
+
+
+@pytest.mark.parametrize("exercise", [e for e, _, _ in EXERCISES])
+def test_reference_answer_passes(outcomes, exercise):
+    assert outcomes[(exercise, "reference answer")] is None, outcomes[(exercise, "reference answer")]
+
+
+@pytest.mark.parametrize("exercise, name, expected",
+                         [(e, n, msg) for e, _, bank in EXERCISES for n, (_, msg) in bank.items()],
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
+def test_wrong_answer_fails_with_its_message(outcomes, exercise, name, expected):
+    got = outcomes[(exercise, name)]
+    assert got is not None, f"{exercise}: the graded cell passes the wrong answer {name!r}"
+    ename, evalue = got
+    assert ename == "CheckFailed", f"{exercise} / {name}: the graded cell crashed with {ename}: {evalue}"
+    assert expected in evalue, f"{exercise} / {name}: expected a message with {expected!r}, got: {evalue}"
+
+
+def test_bank_covers_every_exercise():
+    lab = nbformat.read(LAB, as_version=4)
+    exercises = {nbgrader_meta(c)["grade_id"] for c in lab.cells if nbgrader_meta(c).get("solution")}
+    assert exercises == {e for e, _, _ in EXERCISES}
+    assert all(len(bank) >= 3 for _, _, bank in EXERCISES)
