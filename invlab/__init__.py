@@ -16,7 +16,8 @@ from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv
                        InvertibleLinear, Permutation, Reverse, mlp)
 from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
-from . import bijections, checks, data, plots, validate, widgets
+from .reversible import ReversibleSequence, SavedTensors, saved_bytes
+from . import bijections, checks, data, plots, reversible, validate, widgets
 from . import cycle
 from . import flows
 from .flows import Flow, Logit, StandardNormal
@@ -40,4 +41,5 @@ __all__ = [
     "cycle",
     "flows", "Flow", "Logit", "StandardNormal",
     "iresnet", "logdet", "IResBlock", "SpectralNorm",
+    "ReversibleSequence", "SavedTensors", "saved_bytes", "reversible",
 ]

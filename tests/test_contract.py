@@ -94,6 +94,10 @@ REGISTRY = [
     Entry("Logit", lambda: invlab.flows.Logit(0.05), (1, 3, 3), logdet_atol=1e-9,
           draw=lambda g, shape: 0.01 + 0.98 * torch.rand(shape, generator=g, dtype=torch.float64),
           notes="lab 4's pre-transform [0, 1] → ℝ; inputs uniform in (0, 1)"),
+    Entry("ReversibleSequence",
+          lambda: invlab.ReversibleSequence(AffineCoupling(4, mlp), Permutation(4, seed=0),
+                                            AdditiveCoupling(4, mlp)),
+          (4,), std=0.3, notes="the same chain, trained by reconstruction (lab 7)"),
 ]
 
 

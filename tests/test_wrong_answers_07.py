@@ -1,0 +1,207 @@
+"""Lab 7's wrong-answer bank: typical mistakes pasted into the student lab, each of which
+must make the visible graded cell fail with the intended message (and the solution pass).
+
+One kernel runs the lab's setup once; every case then runs the exercise cell with the
+mistake and the lab's graded cell, as a student would.
+"""
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from notebooks import ROOT, errors, nbgrader_meta
+
+LAB = ROOT / "labs" / "07_reversible.ipynb"
+SOLUTION = ROOT / "solutions" / "07_reversible.ipynb"
+
+
+def _cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+
+
+def _solution_source(grade_id):
+    return _cells(SOLUTION)[grade_id].source        # the markers are comments
+
+
+RECONSTRUCT = '''
+def reconstruct(block, y):
+    with torch.no_grad():
+        y1, y2 = split_channels(y)
+        return {body}
+'''
+
+BLOCK_BACKWARD = '''
+def block_backward(block, y, grad_y):
+    params = list(block.parameters())
+    x = reconstruct(block, y)
+    {body}
+'''
+
+GOOD_BACKWARD = '''with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        grads = torch.autograd.grad(block(x), [x] + params, grad_y)
+    return x.detach(), grads[0], list(grads[1:])'''
+
+GRADIENT_CHECK = '''
+def gradient_check(blocks, x, backward):
+    params = [p for b in blocks for p in b.parameters()]
+    xg = x.clone().requires_grad_(True)
+    y = xg
+    for b in blocks:
+        y = b(y)
+    w = {w}
+    ref = torch.autograd.grad((w * y).sum(), [xg] + params)
+    with torch.no_grad():
+        y = x
+        for b in blocks:
+            y = b(y)
+        g, per_block = {w2}, []
+        for b in {order}:
+            y, g{g_new}, gp = backward(b, y, g)
+            per_block.insert(0, gp)
+    rev = {rev}
+    ref = {ref}
+    flat = lambda ts: torch.cat([t.reshape(-1) for t in ts])
+    return invlab.relative_error(flat(ref), flat(rev))
+'''
+W = "torch.randn(y.shape, generator=torch.Generator().manual_seed(0), dtype=y.dtype)"
+
+
+def gc(w=W, w2="w", order="reversed(blocks)", g_new="", rev="[g] + [t for gp in per_block for t in gp]",
+       ref="ref"):
+    return GRADIENT_CHECK.format(w=w, w2=w2, order=order, g_new=g_new, rev=rev, ref=ref)
+
+
+# (exercise cell, graded cell, source of the mistake, fragment of the intended message)
+CASES = {
+    # ---- exercise 1: reconstruct
+    "reconstruct: wrong sign": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 + block.F(y2))"),
+        "the first half (x1) is right, the second half (x2) is not"),
+    "reconstruct: halves swapped": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y1 - block.F(y2), y2)"),
+        "has the right halves in the wrong order"),
+    "reconstruct: F of the wrong half": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y1))"),
+        "the first half (x1) is right, the second half (x2) is not"),
+    "reconstruct: the forward instead of the inverse": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="block(y)"),
+        "the first half (x1) is wrong"),
+    "reconstruct: builds a graph (no torch.no_grad)": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    y1, y2 = split_channels(y)\n"
+        "    return merge_channels(y2, y1 - block.F(y2))\n",
+        "part of an autograd graph (requires_grad=True)"),
+    "reconstruct: calls block.inverse": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    with torch.no_grad():\n        return block.inverse(y)\n",
+        "not call block.inverse"),
+    # ---- exercise 2: block_backward
+    "block_backward: no torch.enable_grad": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("with torch.enable_grad():", "if True:")),
+        "Switch them on around the recomputation with torch.enable_grad()"),
+    "block_backward: x does not require grad": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace(".requires_grad_(True)", "")),
+        "Make the reconstructed x a leaf that requires grad"),
+    "block_backward: returns the output's gradient": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("grads[0],", "grad_y,")),
+        "grad_x is grad_y itself"),
+    "block_backward: recomputes at y, not at x": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace(
+            "grads = torch.autograd.grad(block(x), [x] + params, grad_y)",
+            "yl = y.detach().requires_grad_(True)\n"
+            "        grads = torch.autograd.grad(block(yl), [yl] + params, grad_y)")),
+        "differs from autograd's ∂L/∂x"),
+    "block_backward: x returned without detach": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("return x.detach(),", "return x,")),
+        "still requires grad: return it detached"),
+    "block_backward: no parameter gradients": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("list(grads[1:])", "[]")),
+        "grad_params should hold one gradient per tensor in block.parameters()"),
+    # ---- exercise 3: gradient_check
+    "gradient_check: blocks in forward order": (
+        "ex3_gradient_check", "test_gradient_check", gc(order="blocks"),
+        "for a backward that is correct"),
+    "gradient_check: gradient not passed on": (
+        "ex3_gradient_check", "test_gradient_check", gc(g_new="_unused"),
+        "for a backward that is correct"),
+    "gradient_check: a different w for each way": (
+        "ex3_gradient_check", "test_gradient_check", gc(w="torch.randn_like(y)", w2="torch.randn_like(y)"),
+        "for a backward that is correct"),
+    "gradient_check: compares the reversible gradients with themselves": (
+        "ex3_gradient_check", "test_gradient_check", gc(ref="rev"),
+        "compare the reversible gradients with ordinary autograd"),
+    "gradient_check: only the input's gradient": (
+        "ex3_gradient_check", "test_gradient_check", gc(rev="[g]", ref="ref[:1]"),
+        "compare the gradients of every parameter"),
+}
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """A kernel that ran the lab's setup cell; yields run(source) -> outputs."""
+    lab = nbformat.read(LAB, as_version=4)
+    client = NotebookClient(lab, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT)}})
+    graded = _cells(LAB)
+
+    def run(source):
+        cell = nbformat.v4.new_code_cell(source)
+        client.execute_cell(cell, 0)
+        return cell
+
+    with client.setup_kernel():
+        setup = run(graded["setup"].source)
+        assert not errors(setup), errors(setup)
+        run.graded = graded
+        yield run
+
+
+def _evalue(cell):
+    errs = errors(cell)
+    return errs[0]["ename"] + ": " + errs[0]["evalue"] if errs else None
+
+
+def _define_solutions(run, upto):
+    for gid in ("ex1_reconstruct", "ex2_block_backward", "ex3_gradient_check"):
+        if gid == upto:
+            return
+        assert not errors(run(_solution_source(gid)))
+
+
+@pytest.mark.parametrize("exercise,graded_id", [
+    ("ex1_reconstruct", "test_reconstruct"),
+    ("ex2_block_backward", "test_block_backward"),
+    ("ex3_gradient_check", "test_gradient_check")])
+def test_solution_passes_and_blank_fails_the_graded_cell(kernel, exercise, graded_id):
+    _define_solutions(kernel, exercise)
+    assert not errors(kernel(_solution_source(exercise)))
+    cell = kernel(kernel.graded[graded_id].source)
+    assert _evalue(cell) is None, _evalue(cell)
+    blank = kernel(kernel.graded[exercise].source)            # raise NotImplementedError()
+    assert not errors(blank)
+    cell = kernel(kernel.graded[graded_id].source)
+    assert "NotImplementedError" in (_evalue(cell) or "")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_mistake_fails_the_graded_cell_with_the_intended_message(kernel, case):
+    exercise, graded_id, source, message = CASES[case]
+    _define_solutions(kernel, exercise)
+    defined = kernel(source)
+    assert not errors(defined), _evalue(defined)
+    cell = kernel(kernel.graded[graded_id].source)
+    got = _evalue(cell)
+    assert got is not None, f"the graded cell {graded_id!r} passed the mistake {case!r}"
+    assert got.startswith("CheckFailed"), got
+    assert message in got, f"{case!r}: expected a message with {message!r}, got {got!r}"
