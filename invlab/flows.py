@@ -309,8 +309,8 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
         progress: bool = True, restore_best: bool = True) -> dict:
     r"""Train ``flow`` by maximum likelihood: Adam on ``flow.nll(batch)`` (nats).
 
-    Every ``eval_every`` steps the NLL of the training set (its first ``eval_size``
-    rows) and of ``x_val`` is recorded (no gradient, eval mode). With ``x_val`` and ``restore_best``, the
+    Every ``eval_every`` steps the NLL of the training set (``eval_size`` evenly spaced
+    rows of it) and of ``x_val`` is recorded (no gradient, eval mode). With ``x_val`` and ``restore_best``, the
     parameters of the step with the lowest validation NLL are put back at the end
     (early stopping). ``preprocess(batch)`` is applied to every training batch (e.g.
     fresh dequantisation noise); ``x_train`` / ``x_val`` are used as given for the
@@ -338,6 +338,7 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     check_bool("fit", "progress", progress)
 
     n = len(x_train)
+    train_eval = x_train[torch.linspace(0, n - 1, min(n, eval_size)).round().long()]
     flow.train()
     with torch.no_grad():  # data-dependent initialisation (ActNorm) on a large first batch
         first = x_train[torch.randperm(n, generator=g)[:max(batch_size, min(n, 1024))]]
@@ -352,7 +353,7 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
         flow.eval()
         with torch.no_grad():
             hist["step"].append(step)
-            hist["train"].append(float(flow.nll(x_train[:eval_size])))
+            hist["train"].append(float(flow.nll(train_eval)))
             if x_val is not None:
                 v = float(flow.nll(x_val))
                 hist["val"].append(v)
