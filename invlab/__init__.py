@@ -16,7 +16,7 @@ from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv
                        InvertibleLinear, Permutation, Reverse, mlp)
 from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
-from . import bijections, checks, data, plots, validate, widgets
+from . import bijections, checks, data, plots, train, validate, widgets
 
 __version__ = "0.1.0"
 
@@ -31,5 +31,5 @@ __all__ = [
     "Permutation", "Reverse", "mlp",
     "gaussian_kernel", "imq_kernel", "mmd2", "mmd2_biased", "mmd2_unbiased", "multiscale_kernel",
     "pairwise_sq_dists",
-    "bijections", "checks", "data", "plots", "validate", "widgets",
+    "bijections", "checks", "data", "plots", "train", "validate", "widgets",
 ]
