@@ -23,8 +23,8 @@ LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
 # Cells a lab's graded cells do not need (figures, side studies): skipped to keep the test fast.
 SKIP = {
     "01": set(),
-    "02": {"examples", "regression", "regression_eval", "compare", "bijective"},
-    "03": set(),
+    "02": {"examples", "regression", "regression_eval", "honest_run", "compare", "bijective"},
+    "03": {"wide", "mmd_demo", "compare_plot"},
 }
 
 # (lab, exercise grade_id, graded grade_id, mistake, [(old, new), ...], message regex)
@@ -141,6 +141,229 @@ MISTAKES = [
     ("01", "ex6_interpolate", "test_interpolate", "t squared",
      [("return net.inverse((1 - ts) * z0 + ts * z1)", "return net.inverse((1 - ts ** 2) * z0 + ts ** 2 * z1)")],
      r"evenly spaced on the straight line"),
+    # ---- lab 2, exercise 1: exact_match
+    ("02", "ex1_exact_match", "test_exact_match", "truncation instead of rounding",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().long().double()")],
+     r"\.long\(\) or \.int\(\) truncates 2\.6 to 2"),
+    ("02", "ex1_exact_match", "test_exact_match", "no rounding",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().double()")],
+     r"round them to the nearest integer"),
+    ("02", "ex1_exact_match", "test_exact_match", "fraction of right coordinates",
+     [("(p == t).all(dim=1).double().mean()", "(p == t).double().mean()")],
+     r"ALL its coordinates match"),
+    ("02", "ex1_exact_match", "test_exact_match", "padding columns compared",
+     [("pred[:, :dim]", "pred"), ("target[:, :dim]", "target")],
+     r"padding columns are ignored"),
+    ("02", "ex1_exact_match", "test_exact_match", "returns a tensor",
+     [(".double().mean().item()", ".double().mean()")],
+     r"Python float, got Tensor"),
+    # ---- lab 2, exercise 2: the coupling inverse
+    ("02", "ex2_coupling", "test_coupling_inverse", "undoes the first half-step first",
+     [("""        s1, t1 = self.s_t(self.net1, y1)
+        x2 = (y2 - t1) * torch.exp(-s1)
+        s2, t2 = self.s_t(self.net2, x2)
+        x1 = (y1 - t2) * torch.exp(-s2)""", """        s2, t2 = self.s_t(self.net2, y2)
+        x1 = (y1 - t2) * torch.exp(-s2)
+        s1, t1 = self.s_t(self.net1, y1)
+        x2 = (y2 - t1) * torch.exp(-s1)""")],
+     r"x2 is right, x1 is not"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "scale undone before shift",
+     [("x2 = (y2 - t1) * torch.exp(-s1)", "x2 = y2 * torch.exp(-s1) - t1")],
+     r"second half of inverse\(y\), x2 .*its shift is undone first"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "multiplies by exp(s) again",
+     [("torch.exp(-s1)", "torch.exp(s1)"), ("torch.exp(-s2)", "torch.exp(s2)")],
+     r"second half of inverse\(y\), x2"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "s2, t2 from y2",
+     [("s2, t2 = self.s_t(self.net2, x2)", "s2, t2 = self.s_t(self.net2, y2)")],
+     r"x2 is right, x1 is not: undo the FIRST half-step with s2, t2 computed from the recovered x2"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "halves concatenated the wrong way",
+     [("return torch.cat([x1, x2], dim=1)", "return torch.cat([x2, x1], dim=1)")],
+     r"inverse\(y\), x2 is not close"),
+    # ---- lab 2, exercise 3: the log-determinant
+    ("02", "ex3_log_det", "test_log_det", "wrong sign",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return -(s2.sum(dim=1) + s1.sum(dim=1))")],
+     r"wrong sign: it is the log-det of the inverse map"),
+    ("02", "ex3_log_det", "test_log_det", "first half-step only",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum(dim=1)")],
+     r"counts only the first half-step"),
+    ("02", "ex3_log_det", "test_log_det", "second half-step only",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s1.sum(dim=1)")],
+     r"counts only the second half-step"),
+    ("02", "ex3_log_det", "test_log_det", "mean instead of sum",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.mean(dim=1) + s1.mean(dim=1)")],
+     r"full Jacobian \(autograd\) is not close.*triangular Jacobian"),
+    ("02", "ex3_log_det", "test_log_det", "s without the tanh",
+     [("s2, t2 = block.s_t(block.net2, x2)", "s2, t2 = block.net2(x2).chunk(2, dim=1)"),
+      ("s1, _ = block.s_t(block.net1, y1)", "s1, _ = block.net1(y1).chunk(2, dim=1)")],
+     r"with s exactly as forward applies it"),
+    ("02", "ex3_log_det", "test_log_det", "sum of exp(s)",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return torch.exp(s2).sum(dim=1) + torch.exp(s1).sum(dim=1)")],
+     r"full Jacobian \(autograd\) is not close"),
+    ("02", "ex3_log_det", "test_log_det", "one number for the batch",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum() + s1.sum()")],
+     r"one value per row\) has shape \(\); expected \(4,\)"),
+    # ---- lab 2, exercise 4: train_step
+    ("02", "ex4_train_step", "test_train_step", "no zero_grad",
+     [("    optimizer.zero_grad()\n", "")],
+     r"used the old gradients too"),
+    ("02", "ex4_train_step", "test_train_step", "zero_grad between the backward calls",
+     [("    loss_inv = F.mse_loss", "    optimizer.zero_grad()\n    loss_inv = F.mse_loss")],
+     r"used only the inverse loss's gradient"),
+    ("02", "ex4_train_step", "test_train_step", "no inverse backward",
+     [("    (inverse_weight * loss_inv).backward()\n", "")],
+     r"used only the forward loss's gradient"),
+    ("02", "ex4_train_step", "test_train_step", "weight forgotten",
+     [("(inverse_weight * loss_inv).backward()", "loss_inv.backward()")],
+     r"multiplied by inverse_weight"),
+    ("02", "ex4_train_step", "test_train_step", "weighted loss returned",
+     [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd.item(), inverse_weight * loss_inv.item()")],
+     r"inverse loss returned by train_step \(without the weight\)"),
+    ("02", "ex4_train_step", "test_train_step", "clipping after the step",
+     [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n    optimizer.step()\n",
+       "    optimizer.step()\n    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n")],
+     r"max_norm=0\.05 the gradient at optimizer\.step\(\) has norm .*BEFORE optimizer\.step\(\)"),
+    ("02", "ex4_train_step", "test_train_step", "no clipping",
+     [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n", "")],
+     r"clip it with .*BEFORE optimizer\.step\(\)"),
+    ("02", "ex4_train_step", "test_train_step", "a step after each backward",
+     [("    loss_fwd.backward()\n", "    loss_fwd.backward()\n    optimizer.step()\n")],
+     r"called optimizer\.step\(\) 2 times; expected once"),
+    ("02", "ex4_train_step", "test_train_step", "tensors returned",
+     [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd, loss_inv")],
+     r"losses as Python floats"),
+    # ---- lab 2, exercise 5: honest_scores
+    ("02", "ex5_honest", "test_honest", "every row scored",
+     [("""        y_hat = model(X[rows].to(dev))
+        x_hat = model.inverse(Y[rows].to(dev))
+    return {"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}""",
+       """        y_hat = model(X.to(dev))
+        x_hat = model.inverse(Y.to(dev))
+    return {"forward": exact_match(y_hat, Y, dim), "inverse": exact_match(x_hat, X, dim)}""")],
+     r"scored every row of X and Y: score only the rows `rows`"),
+    ("02", "ex5_honest", "test_honest", "inverse compared with Y",
+     [('"inverse": exact_match(x_hat, X[rows], dim)', '"inverse": exact_match(x_hat, Y[rows], dim)')],
+     r"\['inverse'\] on rows .*compare with the true X\[rows\]"),
+    ("02", "ex5_honest", "test_honest", "round trip as the inverse score",
+     [("x_hat = model.inverse(Y[rows].to(dev))", "x_hat = model.inverse(model(X[rows].to(dev)))")],
+     r"\['inverse'\] on rows"),
+    ("02", "ex5_honest", "test_honest", "no eval mode",
+     [("    model.eval()\n", "")],
+     r"training mode: call model\.eval\(\)"),
+    ("02", "ex5_honest", "test_honest", "no torch.no_grad",
+     [("with torch.no_grad():", "if True:")],
+     r"computed gradients"),
+    ("02", "ex5_honest", "test_honest", "directions swapped",
+     [('{"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}',
+       '{"forward": exact_match(x_hat, X[rows], dim), "inverse": exact_match(y_hat, Y[rows], dim)}')],
+     r"\['forward'\] on rows \[1, 3, 5, 7\]"),
+    # ---- lab 3, exercise 1: mapping_type
+    ("03", "ex1_mapping_type", "test_mapping_type", "injective and surjective swapped",
+     [('return "injective"\n    if r == n:\n        return "surjective"', 'return "surjective"\n    if r == n:\n        return "injective"')],
+     r"mapping_type\(a tall 3×2 matrix of rank 2\) is 'surjective'; expected 'injective'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "the shape instead of the rank",
+     [("r = int(torch.linalg.matrix_rank(A))", "r = min(n, p)")],
+     r"mapping_type\(a square 2×2 matrix of rank 1\) is 'bijective'; expected 'neither'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "bijective never returned",
+     [("if r == n == p:", "if False:")],
+     r"mapping_type\(the 3×3 identity\) is 'injective'; expected 'bijective'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "the determinant",
+     [("r = int(torch.linalg.matrix_rank(A))", "r = n if torch.linalg.det(A) != 0 else 0")],
+     r"fails .*matrix_rank\) works for matrices of any shape"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "tall means injective",
+     [("if r == p:", "if n >= p:")],
+     r"rank 1\) is 'injective'; expected 'neither'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "capitalised",
+     [('return "bijective"', 'return "Bijective"')],
+     r"is 'Bijective'; expected 'bijective'"),
+    # ---- lab 3, exercise 2: mmd2_unbiased
+    ("03", "ex2_mmd", "test_mmd", "the biased estimate",
+     [("term_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))", "term_xx = k_xx.mean()"),
+      ("term_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))", "term_yy = k_yy.mean()")],
+     r"equals the biased estimate"),
+    ("03", "ex2_mmd", "test_mmd", "diagonal left out, divided by n²",
+     [("/ (n * (n - 1))", "/ (n * n)"), ("/ (m * (m - 1))", "/ (m * m)")],
+     r"what it divides by"),
+    ("03", "ex2_mmd", "test_mmd", "distances not squared",
+     [(".pow(2).sum(-1)", ".pow(2).sum(-1).sqrt()")],
+     r"kernel on SQUARED distances"),
+    ("03", "ex2_mmd", "test_mmd", "cross term without its factor 2",
+     [("- 2 * k_xy.sum()", "- k_xy.sum()")],
+     r"the factor of the cross term"),
+    ("03", "ex2_mmd", "test_mmd", "a Python loop over the samples",
+     [("""        d = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)      # (len(a), len(b)) squared distances
+        return sum(h * h / (h * h + d) for h in bandwidths)""",
+       """        rows = []
+        for ai in a:
+            d = ((ai[None, :] - b) ** 2).sum(-1)
+            rows.append(sum(h * h / (h * h + d) for h in bandwidths))
+        return torch.stack(rows)""")],
+     r"torch operations for 60 points"),
+    ("03", "ex2_mmd", "test_mmd", ".item() at the end",
+     [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)", "return (term_xx + term_yy - 2 * k_xy.sum() / (n * m)).item()")],
+     r"0-dim tensor, got float"),
+    ("03", "ex2_mmd", "test_mmd", "bandwidths hard-coded",
+     [("for h in bandwidths", "for h in (0.05, 0.2, 0.9)")],
+     r"use the bandwidths given as the argument"),
+    # ---- lab 3, exercise 3: invert_by_gradient_descent
+    ("03", "ex3_adhoc", "test_adhoc", "a mean instead of a sum",
+     [("loss = ((f(x) - y) ** 2).sum()", "loss = ((f(x) - y) ** 2).mean()")],
+     r"SUM over the starts, not a mean"),
+    ("03", "ex3_adhoc", "test_adhoc", "Adam",
+     [("""    for _ in range(steps):
+        loss = ((f(x) - y) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x -= lr * grad""", """    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((f(x) - y) ** 2).sum().backward()
+        opt.step()""")],
+     r"that is Adam"),
+    ("03", "ex3_adhoc", "test_adhoc", "momentum",
+     [("""    for _ in range(steps):
+        loss = ((f(x) - y) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x -= lr * grad""", """    opt = torch.optim.SGD([x], lr=lr, momentum=0.9)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((f(x) - y) ** 2).sum().backward()
+        opt.step()""")],
+     r"no momentum"),
+    ("03", "ex3_adhoc", "test_adhoc", "uphill",
+     [("x -= lr * grad", "x += lr * grad")],
+     r"moved x uphill"),
+    ("03", "ex3_adhoc", "test_adhoc", "one step too many",
+     [("for _ in range(steps):", "for _ in range(steps + 1):")],
+     r"with steps=3 your function took 4 steps"),
+    ("03", "ex3_adhoc", "test_adhoc", "x0 changed in place",
+     [("x = x0.detach().clone().requires_grad_(True)", "x = x0.requires_grad_(True)")],
+     r"x0 after the call \(it must not change"),
+    ("03", "ex3_adhoc", "test_adhoc", "not detached",
+     [("return x.detach()", "return x")],
+     r"return x\.detach\(\)"),
+    # ---- lab 3, exercise 4: sample_posterior
+    ("03", "ex4_sampler", "test_sampler", "[z, y, 0] order",
+     [("torch.cat([y_col, z, padding], 1)", "torch.cat([z, y_col, padding], 1)")],
+     r"first column \(should be y = 0\.7"),
+    ("03", "ex4_sampler", "test_sampler", "no padding",
+     [("torch.cat([y_col, z, padding], 1)", "torch.cat([y_col, z], 1)")],
+     r"inn\.inverse got a batch of shape \(4000, 2\); expected \(n, DIM\)"),
+    ("03", "ex4_sampler", "test_sampler", "uniform z",
+     [("z = torch.randn(n, DIM_Z", "z = torch.rand(n, DIM_Z")],
+     r"mean of the z column"),
+    ("03", "ex4_sampler", "test_sampler", "one z for every row",
+     [("z = torch.randn(n, DIM_Z, device=dev)", "z = torch.randn(1, DIM_Z, device=dev).expand(n, DIM_Z)")],
+     r"(mean|standard deviation) of the z column"),
+    ("03", "ex4_sampler", "test_sampler", "padding of ones",
+     [("padding = torch.zeros(", "padding = torch.ones(")],
+     r"padding should be zeros"),
+    ("03", "ex4_sampler", "test_sampler", "every feature returned",
+     [("return x[:, :DIM_X]", "return x")],
+     r"sample_posterior\(inn, 0\.7, 4000\) has shape \(4000, 4\)"),
+    ("03", "ex4_sampler", "test_sampler", "no torch.no_grad",
+     [("with torch.no_grad():", "if True:")],
+     r"requires grad: run inn\.inverse inside `with torch\.no_grad\(\):`"),
 ]
 
 
