@@ -17,7 +17,7 @@ from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv
 from .mmd import (gaussian_kernel, imq_kernel, mmd2, mmd2_biased, mmd2_unbiased,
                   multiscale_kernel, pairwise_sq_dists)
 from .reversible import ReversibleSequence, SavedTensors, saved_bytes
-from . import bijections, checks, data, plots, reversible, validate, widgets
+from . import bijections, checks, data, plots, reversible, train, validate, widgets
 from . import cycle
 from . import flows
 from .flows import Flow, Logit, StandardNormal
@@ -37,7 +37,7 @@ __all__ = [
     "Permutation", "Reverse", "mlp",
     "gaussian_kernel", "imq_kernel", "mmd2", "mmd2_biased", "mmd2_unbiased", "multiscale_kernel",
     "pairwise_sq_dists",
-    "bijections", "checks", "data", "plots", "validate", "widgets",
+    "bijections", "checks", "data", "plots", "train", "validate", "widgets",
     "cycle",
     "flows", "Flow", "Logit", "StandardNormal",
     "iresnet", "logdet", "IResBlock", "SpectralNorm",

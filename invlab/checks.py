@@ -242,3 +242,37 @@ def passed(what: str) -> None:
     """Print the pass line of a graded cell."""
     _text("passed", "what", what)
     print(f"✔ {what}: all checks passed.")
+
+
+def check_log_det(name: str, log_det, f: Callable, x: torch.Tensor, rtol: float = 1e-8,
+                  atol: float = 1e-8, hint: str = "") -> torch.Tensor:
+    """A student's log-det must equal ``invlab.exact_log_det(f, x)`` (autograd's Jacobian).
+
+    ``log_det`` is the student's per-sample value, shape ``(B,)``; ``f`` the *forward* map
+    ``(B, D) -> (B, D)``; ``x`` the batch (float64 for a tight check). The reference is the
+    slogdet of the full Jacobian, so nothing in this check shows the formula. When the
+    value is the negative of the reference the message says so (the log-det of the
+    inverse map, a common slip). Returns the reference.
+
+    >>> A = torch.tensor([[2.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
+    >>> x = torch.randn(3, 2, dtype=torch.float64)
+    >>> ref = check_log_det("ld", torch.full((3,), 6.0).log().double(), lambda v: v @ A, x)
+    >>> check_log_det("ld", -ref, lambda v: v @ A, x)
+    Traceback (most recent call last):
+    ...
+    invlab.checks.CheckFailed: ld has the wrong sign: it is the log-det of the inverse map; we want log|det ∂y/∂x| of the forward map
+    """
+    from .base import exact_log_det
+    want = exact_log_det(f, x).detach()
+    check_shape(name, log_det, want.shape)
+    got = log_det.detach().to(want.device, want.dtype)
+    if not torch.allclose(got, want, rtol=rtol, atol=atol) and \
+            torch.allclose(got, -want, rtol=rtol, atol=atol) and want.abs().max() > atol:
+        raise CheckFailed(f"{name} has the wrong sign: it is the log-det of the inverse map; "
+                          "we want log|det ∂y/∂x| of the forward map")
+    check_close(name + " vs log|det J| of the full Jacobian (autograd)", got, want, rtol=rtol,
+                atol=atol, hint=hint)
+    return want
+
+
+__all__ += ["check_log_det"]

@@ -1,0 +1,441 @@
+"""The wrong-answer bank of labs 1–3: typical mistakes must fail the VISIBLE graded cell.
+
+Each mistake is a text substitution ``(old, new)`` applied to the solution cell of an
+exercise; the mutated solution regions are pasted into the *student* lab (labs/NN) in
+place of its ``raise NotImplementedError()`` blanks, the exercise cell and its graded
+cell (as the student sees it, without hidden tests) are run, and the graded cell must
+fail with the intended message. One kernel per lab: the lab runs once with the correct
+solutions pasted (every graded cell must pass), then each mistake re-runs only its
+exercise cell and graded cell, and the correct exercise cell restores the state.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import nbformat
+import pytest
+
+from notebooks import ROOT, KernelSession, errors, grade_id, nbgrader_meta, paste_solution, stderr
+
+LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
+
+# Cells a lab's graded cells do not need (figures, side studies): skipped to keep the test fast.
+SKIP = {
+    "01": set(),
+    "02": {"examples", "regression", "regression_eval", "honest_run", "compare", "bijective"},
+    "03": {"wide", "mmd_demo", "compare_plot"},
+}
+
+# (lab, exercise grade_id, graded grade_id, mistake, [(old, new), ...], message regex)
+MISTAKES = [
+    # ---- lab 1, exercise 1: split_channels / merge_channels
+    ("01", "ex1_split", "test_split", "split along the batch dim",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return x.chunk(2, dim=0)")],
+     r"cut along the channel dimension \(dim 1\)"),
+    ("01", "ex1_split", "test_split", "interleaved channels",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return x[:, 0::2], x[:, 1::2]")],
+     r"FIRST half of the channels"),
+    ("01", "ex1_split", "test_split", "no ValueError for odd C",
+     [('    if c % 2:\n        raise ValueError(f"split_channels: need an even number of channels, got {c}")\n', "")],
+     r"3 channels should raise a ValueError .*returned instead of raising"),
+    ("01", "ex1_split", "test_split", "assert instead of ValueError",
+     [('if c % 2:\n        raise ValueError(f"split_channels: need an even number of channels, got {c}")',
+       'assert c % 2 == 0, "odd C"')],
+     r"it raised AssertionError: use `raise ValueError"),
+    ("01", "ex1_split", "test_split", "merge in the wrong order",
+     [("return torch.cat([x1, x2], dim=1)", "return torch.cat([x2, x1], dim=1)")],
+     r"merge_channels\(\*split_channels\(x\)\) \(should give x back\) differs"),
+    ("01", "ex1_split", "test_split", "merge with stack",
+     [("return torch.cat([x1, x2], dim=1)", "return torch.stack([x1, x2], dim=1)")],
+     r"merge_channels\(\*split_channels\(x\)\).* has shape \(2, 2, 8, 7, 7\); expected \(2, 16, 7, 7\)"),
+    # ---- lab 1, exercise 2: the invertible layer
+    ("01", "ex2_layer", "test_layer", "inverse puts the halves back swapped",
+     [("return merge_channels(y2, y1 - self.F(y2))", "return merge_channels(y1 - self.F(y2), y2)")],
+     r"layer\.inverse\(y\) for a random y .*recover x1 first"),
+    ("01", "ex2_layer", "test_layer", "inverse adds F instead of subtracting",
+     [("return merge_channels(y2, y1 - self.F(y2))", "return merge_channels(y2, y1 + self.F(y2))")],
+     r"layer\.inverse\(y\) for a random y"),
+    ("01", "ex2_layer", "test_layer", "inverse applies F to y1",
+     [("return merge_channels(y2, y1 - self.F(y2))", "return merge_channels(y2, y1 - self.F(y1))")],
+     r"layer\.inverse\(y\) for a random y"),
+    ("01", "ex2_layer", "test_layer", "forward without the swap",
+     [("return merge_channels(self.F(x1) + x2, x1)", "return merge_channels(x1, self.F(x1) + x2)")],
+     r"the second half of the output, y2 .*passed through unchanged"),
+    ("01", "ex2_layer", "test_layer", "forward shifts by F(x2)",
+     [("return merge_channels(self.F(x1) + x2, x1)", "return merge_channels(self.F(x2) + x1, x1)")],
+     r"the first half of the output, y1 .*SECOND input half by F applied to the FIRST"),
+    ("01", "ex2_layer", "test_layer", "inverse remembers forward's input",
+     [("x1, x2 = split_channels(x)\n        return", "self.last_x = x\n        x1, x2 = split_channels(x)\n        return"),
+      ("y1, y2 = split_channels(y)\n        return merge_channels(y2, y1 - self.F(y2))", "return self.last_x")],
+     r"layer\.inverse\(y\) for a random y"),
+    # ---- lab 1, exercise 3: the i-RevNet
+    ("01", "ex3_irevnet", "test_irevnet", "layers in a plain list",
+     [("self.layers = nn.ModuleList([InvertibleLayer(channels, kernel_size) for _ in range(depth)])",
+       "self.layers = [InvertibleLayer(channels, kernel_size) for _ in range(depth)]")],
+     r"plain Python list.*nn\.ModuleList"),
+    ("01", "ex3_irevnet", "test_irevnet", "one layer repeated",
+     [("nn.ModuleList([InvertibleLayer(channels, kernel_size) for _ in range(depth)])",
+       "nn.ModuleList([InvertibleLayer(channels, kernel_size)] * depth)")],
+     r"has 1 distinct InvertibleLayers.*ONE layer"),
+    ("01", "ex3_irevnet", "test_irevnet", "inverse runs the layers in forward order",
+     [("for layer in reversed(self.layers):", "for layer in self.layers:")],
+     r"does not invert exactly"),
+    ("01", "ex3_irevnet", "test_irevnet", "inverse forgets psi",
+     [("return self.psi.inverse(z)", "return z")],
+     r"must also undo psi"),
+    ("01", "ex3_irevnet", "test_irevnet", "head of the wrong size",
+     [("nn.Linear(block_size ** 2 * (28 // block_size) ** 2, num_classes)", "nn.Linear(block_size ** 2, num_classes)")],
+     r"net\(x\) fails .*784 numbers"),
+    # ---- lab 1, exercise 4: accuracy
+    ("01", "ex4_accuracy", "test_accuracy", "returns a tensor",
+     [("== y[i:i + batch_size].to(dev)).sum().item()", "== y[i:i + batch_size].to(dev)).sum()")],
+     r"Python float, got Tensor"),
+    ("01", "ex4_accuracy", "test_accuracy", "no eval mode",
+     [("    net.eval()\n", "")],
+     r"training mode: call net\.eval\(\)"),
+    ("01", "ex4_accuracy", "test_accuracy", "no torch.no_grad",
+     [("with torch.no_grad():", "if True:")],
+     r"computed gradients: wrap"),
+    ("01", "ex4_accuracy", "test_accuracy", "argmax over the batch",
+     [("logits.argmax(dim=1)", "logits.argmax(dim=0)")],
+     r"accuracy\(net, X, y\) fails .*argmax over the classes"),
+    ("01", "ex4_accuracy", "test_accuracy", "a percentage",
+     [("return correct / len(X)", "return 100 * correct / len(X)")],
+     r"a fraction, not a percentage\) is 50"),
+    ("01", "ex4_accuracy", "test_accuracy", "one batch for everything",
+     [("    net.eval()\n", "    net.eval()\n    batch_size = len(X)\n")],
+     r"saw 8 images at once"),
+    # ---- lab 1, exercise 5: reconstruction_error
+    ("01", "ex5_error", "test_invertible", "calls net(x) for the features",
+     [("net.inverse(net.features(x))", "net.inverse(net(x))")],
+     r"called net\(x\), which gives the class logits; Φ\(x\) is net\.features\(x\)"),
+    ("01", "ex5_error", "test_invertible", "mean of per-image errors",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return ((x - x_rec).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)).mean().item()")],
+     r"one number for the whole batch"),
+    ("01", "ex5_error", "test_invertible", "squared norms",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return (torch.linalg.vector_norm(x - x_rec) ** 2 / torch.linalg.vector_norm(x) ** 2).item()")],
+     r"not squared"),
+    ("01", "ex5_error", "test_invertible", "returns a tensor",
+     [("torch.linalg.vector_norm(x)).item()", "torch.linalg.vector_norm(x))")],
+     r"Python float, got Tensor \(use \.item\(\)\)"),
+    ("01", "ex5_error", "test_invertible", "absolute error",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return torch.linalg.vector_norm(x - x_rec).item()")],
+     r"divided by the norm of the whole x"),
+    # ---- lab 1, exercise 6: interpolate
+    ("01", "ex6_interpolate", "test_interpolate", "pixel blending",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return (1 - ts) * x0 + ts * x1")],
+     r"pixel blend"),
+    ("01", "ex6_interpolate", "test_interpolate", "forgets to map back",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return (1 - ts) * z0 + ts * z1")],
+     r"has shape \(4, 16, 7, 7\); expected \(4, 1, 28, 28\)"),
+    ("01", "ex6_interpolate", "test_interpolate", "t and 1 − t swapped",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return net.inverse(ts * z0 + (1 - ts) * z1)")],
+     r"frame at t = 0 \(should be x0\)"),
+    ("01", "ex6_interpolate", "test_interpolate", "a list of frames",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return [net.inverse((1 - t) * z0 + t * z1) for t in ts]")],
+     r"should be a torch\.Tensor, but it is a list"),
+    ("01", "ex6_interpolate", "test_interpolate", "t squared",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return net.inverse((1 - ts ** 2) * z0 + ts ** 2 * z1)")],
+     r"evenly spaced on the straight line"),
+    # ---- lab 2, exercise 1: exact_match
+    ("02", "ex1_exact_match", "test_exact_match", "truncation instead of rounding",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().long().double()")],
+     r"\.long\(\) or \.int\(\) truncates 2\.6 to 2"),
+    ("02", "ex1_exact_match", "test_exact_match", "no rounding",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().double()")],
+     r"round them to the nearest integer"),
+    ("02", "ex1_exact_match", "test_exact_match", "fraction of right coordinates",
+     [("(p == t).all(dim=1).double().mean()", "(p == t).double().mean()")],
+     r"ALL its coordinates match"),
+    ("02", "ex1_exact_match", "test_exact_match", "padding columns compared",
+     [("pred[:, :dim]", "pred"), ("target[:, :dim]", "target")],
+     r"padding columns are ignored"),
+    ("02", "ex1_exact_match", "test_exact_match", "returns a tensor",
+     [(".double().mean().item()", ".double().mean()")],
+     r"Python float, got Tensor"),
+    # ---- lab 2, exercise 2: the coupling inverse
+    ("02", "ex2_coupling", "test_coupling_inverse", "undoes the first half-step first",
+     [("""        s1, t1 = self.s_t(self.net1, y1)
+        x2 = (y2 - t1) * torch.exp(-s1)
+        s2, t2 = self.s_t(self.net2, x2)
+        x1 = (y1 - t2) * torch.exp(-s2)""", """        s2, t2 = self.s_t(self.net2, y2)
+        x1 = (y1 - t2) * torch.exp(-s2)
+        s1, t1 = self.s_t(self.net1, y1)
+        x2 = (y2 - t1) * torch.exp(-s1)""")],
+     r"x2 is right, x1 is not"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "scale undone before shift",
+     [("x2 = (y2 - t1) * torch.exp(-s1)", "x2 = y2 * torch.exp(-s1) - t1")],
+     r"second half of inverse\(y\), x2 .*its shift is undone first"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "multiplies by exp(s) again",
+     [("torch.exp(-s1)", "torch.exp(s1)"), ("torch.exp(-s2)", "torch.exp(s2)")],
+     r"second half of inverse\(y\), x2"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "s2, t2 from y2",
+     [("s2, t2 = self.s_t(self.net2, x2)", "s2, t2 = self.s_t(self.net2, y2)")],
+     r"x2 is right, x1 is not: undo the FIRST half-step with s2, t2 computed from the recovered x2"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "halves concatenated the wrong way",
+     [("return torch.cat([x1, x2], dim=1)", "return torch.cat([x2, x1], dim=1)")],
+     r"inverse\(y\), x2 is not close"),
+    # ---- lab 2, exercise 3: the log-determinant
+    ("02", "ex3_log_det", "test_log_det", "wrong sign",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return -(s2.sum(dim=1) + s1.sum(dim=1))")],
+     r"wrong sign: it is the log-det of the inverse map"),
+    ("02", "ex3_log_det", "test_log_det", "first half-step only",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum(dim=1)")],
+     r"counts only the first half-step"),
+    ("02", "ex3_log_det", "test_log_det", "second half-step only",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s1.sum(dim=1)")],
+     r"counts only the second half-step"),
+    ("02", "ex3_log_det", "test_log_det", "mean instead of sum",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.mean(dim=1) + s1.mean(dim=1)")],
+     r"full Jacobian \(autograd\) is not close.*triangular Jacobian"),
+    ("02", "ex3_log_det", "test_log_det", "s without the tanh",
+     [("s2, t2 = block.s_t(block.net2, x2)", "s2, t2 = block.net2(x2).chunk(2, dim=1)"),
+      ("s1, _ = block.s_t(block.net1, y1)", "s1, _ = block.net1(y1).chunk(2, dim=1)")],
+     r"with s exactly as forward applies it"),
+    ("02", "ex3_log_det", "test_log_det", "sum of exp(s)",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return torch.exp(s2).sum(dim=1) + torch.exp(s1).sum(dim=1)")],
+     r"full Jacobian \(autograd\) is not close"),
+    ("02", "ex3_log_det", "test_log_det", "one number for the batch",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum() + s1.sum()")],
+     r"one value per row\) has shape \(\); expected \(4,\)"),
+    # ---- lab 2, exercise 4: train_step
+    ("02", "ex4_train_step", "test_train_step", "no zero_grad",
+     [("    optimizer.zero_grad()\n", "")],
+     r"used the old gradients too"),
+    ("02", "ex4_train_step", "test_train_step", "zero_grad between the backward calls",
+     [("    loss_inv = F.mse_loss", "    optimizer.zero_grad()\n    loss_inv = F.mse_loss")],
+     r"used only the inverse loss's gradient"),
+    ("02", "ex4_train_step", "test_train_step", "no inverse backward",
+     [("    (inverse_weight * loss_inv).backward()\n", "")],
+     r"used only the forward loss's gradient"),
+    ("02", "ex4_train_step", "test_train_step", "weight forgotten",
+     [("(inverse_weight * loss_inv).backward()", "loss_inv.backward()")],
+     r"multiplied by inverse_weight"),
+    ("02", "ex4_train_step", "test_train_step", "weighted loss returned",
+     [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd.item(), inverse_weight * loss_inv.item()")],
+     r"inverse loss returned by train_step \(without the weight\)"),
+    ("02", "ex4_train_step", "test_train_step", "clipping after the step",
+     [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n    optimizer.step()\n",
+       "    optimizer.step()\n    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n")],
+     r"max_norm=0\.05 the gradient at optimizer\.step\(\) has norm .*BEFORE optimizer\.step\(\)"),
+    ("02", "ex4_train_step", "test_train_step", "no clipping",
+     [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n", "")],
+     r"clip it with .*BEFORE optimizer\.step\(\)"),
+    ("02", "ex4_train_step", "test_train_step", "a step after each backward",
+     [("    loss_fwd.backward()\n", "    loss_fwd.backward()\n    optimizer.step()\n")],
+     r"called optimizer\.step\(\) 2 times; expected once"),
+    ("02", "ex4_train_step", "test_train_step", "tensors returned",
+     [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd, loss_inv")],
+     r"losses as Python floats"),
+    # ---- lab 2, exercise 5: honest_scores
+    ("02", "ex5_honest", "test_honest", "every row scored",
+     [("""        y_hat = model(X[rows].to(dev))
+        x_hat = model.inverse(Y[rows].to(dev))
+    return {"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}""",
+       """        y_hat = model(X.to(dev))
+        x_hat = model.inverse(Y.to(dev))
+    return {"forward": exact_match(y_hat, Y, dim), "inverse": exact_match(x_hat, X, dim)}""")],
+     r"scored every row of X and Y: score only the rows `rows`"),
+    ("02", "ex5_honest", "test_honest", "inverse compared with Y",
+     [('"inverse": exact_match(x_hat, X[rows], dim)', '"inverse": exact_match(x_hat, Y[rows], dim)')],
+     r"\['inverse'\] on rows .*compare with the true X\[rows\]"),
+    ("02", "ex5_honest", "test_honest", "round trip as the inverse score",
+     [("x_hat = model.inverse(Y[rows].to(dev))", "x_hat = model.inverse(model(X[rows].to(dev)))")],
+     r"\['inverse'\] on rows"),
+    ("02", "ex5_honest", "test_honest", "no eval mode",
+     [("    model.eval()\n", "")],
+     r"training mode: call model\.eval\(\)"),
+    ("02", "ex5_honest", "test_honest", "no torch.no_grad",
+     [("with torch.no_grad():", "if True:")],
+     r"computed gradients"),
+    ("02", "ex5_honest", "test_honest", "directions swapped",
+     [('{"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}',
+       '{"forward": exact_match(x_hat, X[rows], dim), "inverse": exact_match(y_hat, Y[rows], dim)}')],
+     r"\['forward'\] on rows \[1, 3, 5, 7\]"),
+    # ---- lab 3, exercise 1: mapping_type
+    ("03", "ex1_mapping_type", "test_mapping_type", "injective and surjective swapped",
+     [('return "injective"\n    if r == n:\n        return "surjective"', 'return "surjective"\n    if r == n:\n        return "injective"')],
+     r"mapping_type\(a tall 3×2 matrix of rank 2\) is 'surjective'; expected 'injective'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "the shape instead of the rank",
+     [("r = int(torch.linalg.matrix_rank(A))", "r = min(n, p)")],
+     r"mapping_type\(a square 2×2 matrix of rank 1\) is 'bijective'; expected 'neither'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "bijective never returned",
+     [("if r == n == p:", "if False:")],
+     r"mapping_type\(the 3×3 identity\) is 'injective'; expected 'bijective'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "the determinant",
+     [("r = int(torch.linalg.matrix_rank(A))", "r = n if torch.linalg.det(A) != 0 else 0")],
+     r"fails .*matrix_rank\) works for matrices of any shape"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "tall means injective",
+     [("if r == p:", "if n >= p:")],
+     r"rank 1\) is 'injective'; expected 'neither'"),
+    ("03", "ex1_mapping_type", "test_mapping_type", "capitalised",
+     [('return "bijective"', 'return "Bijective"')],
+     r"is 'Bijective'; expected 'bijective'"),
+    # ---- lab 3, exercise 2: mmd2_unbiased
+    ("03", "ex2_mmd", "test_mmd", "the biased estimate",
+     [("term_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))", "term_xx = k_xx.mean()"),
+      ("term_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))", "term_yy = k_yy.mean()")],
+     r"equals the biased estimate"),
+    ("03", "ex2_mmd", "test_mmd", "diagonal left out, divided by n²",
+     [("/ (n * (n - 1))", "/ (n * n)"), ("/ (m * (m - 1))", "/ (m * m)")],
+     r"what it divides by"),
+    ("03", "ex2_mmd", "test_mmd", "distances not squared",
+     [(".pow(2).sum(-1)", ".pow(2).sum(-1).sqrt()")],
+     r"kernel on SQUARED distances"),
+    ("03", "ex2_mmd", "test_mmd", "cross term without its factor 2",
+     [("- 2 * k_xy.sum()", "- k_xy.sum()")],
+     r"the factor of the cross term"),
+    ("03", "ex2_mmd", "test_mmd", "a Python loop over the samples",
+     [("""        d = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)      # (len(a), len(b)) squared distances
+        return sum(h * h / (h * h + d) for h in bandwidths)""",
+       """        rows = []
+        for ai in a:
+            d = ((ai[None, :] - b) ** 2).sum(-1)
+            rows.append(sum(h * h / (h * h + d) for h in bandwidths))
+        return torch.stack(rows)""")],
+     r"torch operations for 60 points"),
+    ("03", "ex2_mmd", "test_mmd", ".item() at the end",
+     [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)", "return (term_xx + term_yy - 2 * k_xy.sum() / (n * m)).item()")],
+     r"0-dim tensor, got float"),
+    ("03", "ex2_mmd", "test_mmd", "bandwidths hard-coded",
+     [("for h in bandwidths", "for h in (0.05, 0.2, 0.9)")],
+     r"use the bandwidths given as the argument"),
+    # ---- lab 3, exercise 3: invert_by_gradient_descent
+    ("03", "ex3_adhoc", "test_adhoc", "a mean instead of a sum",
+     [("loss = ((f(x) - y) ** 2).sum()", "loss = ((f(x) - y) ** 2).mean()")],
+     r"SUM over the starts, not a mean"),
+    ("03", "ex3_adhoc", "test_adhoc", "Adam",
+     [("""    for _ in range(steps):
+        loss = ((f(x) - y) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x -= lr * grad""", """    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((f(x) - y) ** 2).sum().backward()
+        opt.step()""")],
+     r"that is Adam"),
+    ("03", "ex3_adhoc", "test_adhoc", "momentum",
+     [("""    for _ in range(steps):
+        loss = ((f(x) - y) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x -= lr * grad""", """    opt = torch.optim.SGD([x], lr=lr, momentum=0.9)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((f(x) - y) ** 2).sum().backward()
+        opt.step()""")],
+     r"no momentum"),
+    ("03", "ex3_adhoc", "test_adhoc", "uphill",
+     [("x -= lr * grad", "x += lr * grad")],
+     r"moved x uphill"),
+    ("03", "ex3_adhoc", "test_adhoc", "one step too many",
+     [("for _ in range(steps):", "for _ in range(steps + 1):")],
+     r"with steps=3 your function took 4 steps"),
+    ("03", "ex3_adhoc", "test_adhoc", "x0 changed in place",
+     [("x = x0.detach().clone().requires_grad_(True)", "x = x0.requires_grad_(True)")],
+     r"x0 after the call \(it must not change"),
+    ("03", "ex3_adhoc", "test_adhoc", "not detached",
+     [("return x.detach()", "return x")],
+     r"return x\.detach\(\)"),
+    # ---- lab 3, exercise 4: sample_posterior
+    ("03", "ex4_sampler", "test_sampler", "[z, y, 0] order",
+     [("torch.cat([y_col, z, padding], 1)", "torch.cat([z, y_col, padding], 1)")],
+     r"first column \(should be y = 0\.7"),
+    ("03", "ex4_sampler", "test_sampler", "no padding",
+     [("torch.cat([y_col, z, padding], 1)", "torch.cat([y_col, z], 1)")],
+     r"inn\.inverse got a batch of shape \(4000, 2\); expected \(n, DIM\)"),
+    ("03", "ex4_sampler", "test_sampler", "uniform z",
+     [("z = torch.randn(n, DIM_Z", "z = torch.rand(n, DIM_Z")],
+     r"mean of the z column"),
+    ("03", "ex4_sampler", "test_sampler", "one z for every row",
+     [("z = torch.randn(n, DIM_Z, device=dev)", "z = torch.randn(1, DIM_Z, device=dev).expand(n, DIM_Z)")],
+     r"(mean|standard deviation) of the z column"),
+    ("03", "ex4_sampler", "test_sampler", "padding of ones",
+     [("padding = torch.zeros(", "padding = torch.ones(")],
+     r"padding should be zeros"),
+    ("03", "ex4_sampler", "test_sampler", "every feature returned",
+     [("return x[:, :DIM_X]", "return x")],
+     r"sample_posterior\(inn, 0\.7, 4000\) has shape \(4000, 4\)"),
+    ("03", "ex4_sampler", "test_sampler", "no torch.no_grad",
+     [("with torch.no_grad():", "if True:")],
+     r"requires grad: run inn\.inverse inside `with torch\.no_grad\(\):`"),
+]
+
+
+def _cells(nb) -> dict:
+    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+
+def _mutate(source: str, subs) -> str:
+    for old, new in subs:
+        assert old in source, f"mistake does not apply: {old!r} not in the solution cell"
+        source = source.replace(old, new)
+    return source
+
+
+def _error(cell) -> str:
+    errs = errors(cell)
+    return f"{errs[0]['ename']}: {errs[0]['evalue']}" if errs else ""
+
+
+@functools.lru_cache(maxsize=None)
+def lab_results(lab: str) -> dict:
+    """Run the lab once with the correct solutions, then every mistake; returns the outcomes."""
+    name = LABS[lab]
+    student = nbformat.read(ROOT / "labs" / f"{name}.ipynb", as_version=4)
+    solution = _cells(nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4))
+    graded = [i for i, c in enumerate(student.cells) if nbgrader_meta(c).get("grade")]
+    out = {"correct": {}, "mistakes": {}}
+    with KernelSession() as k:
+        for cell in student.cells[: graded[-1] + 1]:
+            gid = grade_id(cell)
+            if cell.cell_type != "code" or gid in SKIP[lab]:
+                continue
+            src = paste_solution(cell.source, solution[gid].source) if nbgrader_meta(cell).get("solution") \
+                else cell.source
+            ran = k.run(src)
+            out["correct"][gid] = (_error(ran), stderr(ran) if nbgrader_meta(cell).get("grade") else "")
+        lab_cells = _cells(student)
+        for m_lab, ex, test, mistake, subs, _ in MISTAKES:
+            if m_lab != lab:
+                continue
+            wrong = paste_solution(lab_cells[ex].source, _mutate(solution[ex].source, subs))
+            ex_err = _error(k.run(wrong))
+            test_err = _error(k.run(lab_cells[test].source))
+            out["mistakes"][(ex, mistake)] = (ex_err, test_err)
+            k.run(paste_solution(lab_cells[ex].source, solution[ex].source))   # restore
+    return out
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_correct_solutions_pass_every_visible_graded_cell(lab):
+    results = lab_results(lab)["correct"]
+    failed = {gid: err for gid, (err, _) in results.items() if err}
+    assert not failed, f"lab {lab}: cells fail with the correct solutions pasted: {failed}"
+    noisy = {gid: err for gid, (_, err) in results.items() if err}
+    assert not noisy, f"lab {lab}: graded cells write to stderr (nbgrader scores it 0): {noisy}"
+
+
+@pytest.mark.parametrize("lab, exercise, graded, mistake, subs, message", MISTAKES,
+                         ids=[f"{m[0]}-{m[1]}-{m[3]}" for m in MISTAKES])
+def test_visible_graded_cell_catches_the_mistake(lab, exercise, graded, mistake, subs, message):
+    ex_err, test_err = lab_results(lab)["mistakes"][(exercise, mistake)]
+    assert not ex_err, f"the mistake broke the exercise cell itself: {ex_err}"
+    assert test_err, f"the visible graded cell {graded} PASSES the mistake '{mistake}'"
+    assert re.search(message, test_err, re.S), \
+        f"{graded} fails, but not with the intended message /{message}/:\n{test_err}"
+    assert test_err.startswith("CheckFailed"), f"the failure is not a check's message: {test_err}"
+
+
+def test_every_exercise_has_three_mistakes():
+    for lab, name in LABS.items():
+        nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+        exercises = [grade_id(c) for c in nb.cells if nbgrader_meta(c).get("solution")]
+        for ex in exercises:
+            n = sum(1 for m in MISTAKES if m[0] == lab and m[1] == ex)
+            assert n >= 3, f"lab {lab} exercise {ex} has {n} mistakes in the bank; expected ≥ 3"
