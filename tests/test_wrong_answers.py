@@ -23,7 +23,7 @@ LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
 # Cells a lab's graded cells do not need (figures, side studies): skipped to keep the test fast.
 SKIP = {
     "01": set(),
-    "02": {"examples", "regression", "regression_eval", "honest_run", "compare", "bijective"},
+    "02": {"examples", "regression_eval", "honest_run", "compare", "bijective"},
     "03": {"wide", "mmd_demo", "compare_plot"},
 }
 
