@@ -16,7 +16,7 @@ import re
 import nbformat
 import pytest
 
-from notebooks import ROOT, KernelSession, errors, grade_id, nbgrader_meta, paste_solution, stderr
+from notebooks import ROOT, KernelSession, error_line, grade_id, nbgrader_meta, paste_solution, stderr
 
 LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
 
@@ -379,8 +379,7 @@ def _mutate(source: str, subs) -> str:
 
 
 def _error(cell) -> str:
-    errs = errors(cell)
-    return f"{errs[0]['ename']}: {errs[0]['evalue']}" if errs else ""
+    return error_line(cell) or ""
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,14 +4,9 @@ with the intended message.
 One kernel runs the lab's setup cell once; then, for every mistake, the exercise cell with
 the mistake in place of ``raise NotImplementedError()`` and the exercise's graded cell.
 """
-import textwrap
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
-from notebooks import ROOT, nbgrader_meta
+from notebooks import ROOT, KernelSession, lab_cells, nbgrader_meta, with_body
 
 LAB = ROOT / "labs" / "04_flows.ipynb"
 
@@ -76,35 +71,12 @@ BANK = {
 }
 
 
-def _cells():
-    nb = nbformat.read(LAB, as_version=4)
-    by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
-    return nb, by_id
-
-
-def _with_body(cell_source: str, body: str) -> str:
-    lines = cell_source.splitlines()
-    i = next(k for k, line in enumerate(lines) if "raise NotImplementedError()" in line)
-    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-    return "\n".join(lines[:i] + textwrap.indent(body, indent).splitlines() + lines[i + 1:])
-
-
 @pytest.fixture(scope="module")
 def kernel():
-    nb, by_id = _cells()
-    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT)}})
-    with client.setup_kernel():
-        def run(source):
-            cell = nbformat.v4.new_code_cell(source)
-            client.nb.cells.append(cell)
-            try:
-                client.execute_cell(cell, len(client.nb.cells) - 1)
-            except CellExecutionError as err:
-                return str(err)
-            return None
-        assert run(by_id["setup"].source) is None
-        yield run, by_id
+    by_id = lab_cells(LAB)
+    with KernelSession(timeout=300) as k:
+        assert k.error_text(by_id["setup"].source) is None
+        yield k.error_text, by_id
 
 
 CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
@@ -115,15 +87,14 @@ CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in 
 def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
     run, by_id = kernel
     graded_id = BANK[exercise][0]
-    assert run(_with_body(by_id[exercise].source, body)) is None, "the wrong answer must at least define the function"
+    assert run(with_body(by_id[exercise].source, body)) is None, "the wrong answer must at least define the function"
     err = run(by_id[graded_id].source)
     assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
     assert message in err, f"{graded_id} failed with another message for\n{body}\n---\n{err[-1500:]}"
 
 
 def test_every_exercise_has_at_least_three_mistakes():
-    _, by_id = _cells()
-    exercises = [gid for gid, c in by_id.items() if gid and nbgrader_meta(c).get("solution")]
+    exercises = [gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")]
     assert sorted(exercises) == sorted(BANK)
     assert all(len(m) >= 3 for _, m in BANK.values())
 
@@ -131,8 +102,7 @@ def test_every_exercise_has_at_least_three_mistakes():
 def test_solution_passes_in_the_same_harness(kernel):
     """The harness itself can pass: the reference solutions pass every graded cell."""
     run, by_id = kernel
-    sol = nbformat.read(ROOT / "solutions" / "04_flows.ipynb", as_version=4)
-    sol_by_id = {nbgrader_meta(c).get("grade_id"): c for c in sol.cells}
+    sol_by_id = lab_cells(ROOT / "solutions" / "04_flows.ipynb")
     for exercise, (graded_id, _) in BANK.items():
         assert run(sol_by_id[exercise].source) is None
         assert run(by_id[graded_id].source) is None, graded_id

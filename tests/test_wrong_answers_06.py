@@ -7,15 +7,12 @@ answers of the earlier ones (from the solution notebook) first.
 """
 import textwrap
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from notebooks import ROOT, nbgrader_meta
+from notebooks import ROOT, KernelSession, errors, lab_cells, nbgrader_meta, with_body
 
 LAB = ROOT / "labs" / "06_pseudo_invertible.ipynb"
 SOLUTION = ROOT / "solutions" / "06_pseudo_invertible.ipynb"
-PLACEHOLDER = "    # YOUR CODE HERE\n    raise NotImplementedError()"
 SETUP_CELLS = ["setup", "data", "nets"]
 
 # ------------------------------------------------------------------ exercise 1: omega
@@ -132,37 +129,22 @@ EXERCISES = [("ex1_omega", "test_omega", OMEGA_BANK), ("ex2_train_step", "test_t
              ("ex3_cycle_report", "test_cycle_report", REPORT_BANK)]
 
 
-def _cells(path):
-    return {nbgrader_meta(c).get("grade_id"): c.source for c in nbformat.read(path, as_version=4).cells}
-
-
-def _with_body(lab_source: str, body: str) -> str:
-    assert PLACEHOLDER in lab_source, "the lab's exercise cell has no `raise NotImplementedError()` placeholder"
-    return lab_source.replace(PLACEHOLDER, textwrap.indent(textwrap.dedent(body).strip("\n"), "    "))
-
-
 @pytest.fixture(scope="module")
 def outcomes():
     """{(exercise, answer): (ename, evalue) of the graded cell, or None when it passed}."""
-    lab, sol = _cells(LAB), _cells(SOLUTION)
-    nb = nbformat.v4.new_notebook()
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(ROOT)}})
-
-    def run(source):
-        cell = nbformat.v4.new_code_cell(source)
-        nb.cells.append(cell)
-        client.execute_cell(cell, len(nb.cells) - 1)
-        errs = [o for o in cell.outputs if o.output_type == "error"]
-        return (errs[0].ename, errs[0].evalue) if errs else None
-
+    lab = {gid: c.source for gid, c in lab_cells(LAB).items()}
+    sol = {gid: c.source for gid, c in lab_cells(SOLUTION).items()}
     results = {}
-    with client.setup_kernel():
+    with KernelSession(timeout=300) as k:
+        def run(source):
+            errs = errors(k.run(source))
+            return (errs[0].ename, errs[0].evalue) if errs else None
+
         for gid in SETUP_CELLS:
             assert run(lab[gid]) is None, f"lab cell {gid!r} failed"
         for exercise, test, bank in EXERCISES:
             for name, (body, _) in bank.items():
-                defined = run(_with_body(lab[exercise], body))
+                defined = run(with_body(lab[exercise], body))
                 assert defined is None, f"{exercise}: the wrong answer {name!r} does not even define: {defined}"
                 results[(exercise, name)] = run(lab[test])
             assert run(sol[exercise]) is None
@@ -187,7 +169,6 @@ def test_wrong_answer_fails_with_its_message(outcomes, exercise, name, expected)
 
 
 def test_bank_covers_every_exercise():
-    lab = nbformat.read(LAB, as_version=4)
-    exercises = {nbgrader_meta(c)["grade_id"] for c in lab.cells if nbgrader_meta(c).get("solution")}
+    exercises = {gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")}
     assert exercises == {e for e, _, _ in EXERCISES}
     assert all(len(bank) >= 3 for _, _, bank in EXERCISES)

@@ -4,23 +4,16 @@ must make the visible graded cell fail with the intended message (and the soluti
 One kernel runs the lab's setup once; every case then runs the exercise cell with the
 mistake and the lab's graded cell, as a student would.
 """
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from notebooks import ROOT, errors, nbgrader_meta
+from notebooks import ROOT, KernelSession, error_line, errors, lab_cells
 
 LAB = ROOT / "labs" / "07_reversible.ipynb"
 SOLUTION = ROOT / "solutions" / "07_reversible.ipynb"
 
 
-def _cells(path):
-    nb = nbformat.read(path, as_version=4)
-    return {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
-
-
 def _solution_source(grade_id):
-    return _cells(SOLUTION)[grade_id].source        # the markers are comments
+    return lab_cells(SOLUTION)[grade_id].source        # the markers are comments
 
 
 RECONSTRUCT = '''
@@ -150,26 +143,15 @@ CASES = {
 @pytest.fixture(scope="module")
 def kernel():
     """A kernel that ran the lab's setup cell; yields run(source) -> outputs."""
-    lab = nbformat.read(LAB, as_version=4)
-    client = NotebookClient(lab, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(ROOT)}})
-    graded = _cells(LAB)
+    graded = lab_cells(LAB)
+    with KernelSession(timeout=120) as k:
+        def run(source):
+            return k.run(source)
 
-    def run(source):
-        cell = nbformat.v4.new_code_cell(source)
-        client.execute_cell(cell, 0)
-        return cell
-
-    with client.setup_kernel():
         setup = run(graded["setup"].source)
         assert not errors(setup), errors(setup)
         run.graded = graded
         yield run
-
-
-def _evalue(cell):
-    errs = errors(cell)
-    return errs[0]["ename"] + ": " + errs[0]["evalue"] if errs else None
 
 
 def _define_solutions(run, upto):
@@ -187,11 +169,11 @@ def test_solution_passes_and_blank_fails_the_graded_cell(kernel, exercise, grade
     _define_solutions(kernel, exercise)
     assert not errors(kernel(_solution_source(exercise)))
     cell = kernel(kernel.graded[graded_id].source)
-    assert _evalue(cell) is None, _evalue(cell)
+    assert error_line(cell) is None, error_line(cell)
     blank = kernel(kernel.graded[exercise].source)            # raise NotImplementedError()
     assert not errors(blank)
     cell = kernel(kernel.graded[graded_id].source)
-    assert "NotImplementedError" in (_evalue(cell) or "")
+    assert "NotImplementedError" in (error_line(cell) or "")
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -199,9 +181,9 @@ def test_mistake_fails_the_graded_cell_with_the_intended_message(kernel, case):
     exercise, graded_id, source, message = CASES[case]
     _define_solutions(kernel, exercise)
     defined = kernel(source)
-    assert not errors(defined), _evalue(defined)
+    assert not errors(defined), error_line(defined)
     cell = kernel(kernel.graded[graded_id].source)
-    got = _evalue(cell)
+    got = error_line(cell)
     assert got is not None, f"the graded cell {graded_id!r} passed the mistake {case!r}"
     assert got.startswith("CheckFailed"), got
     assert message in got, f"{case!r}: expected a message with {message!r}, got {got!r}"
