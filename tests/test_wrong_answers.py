@@ -330,6 +330,12 @@ MISTAKES = [
         ((f(x) - y) ** 2).sum().backward()
         opt.step()""")],
      r"no momentum"),
+    ("03", "ex3_adhoc", "test_adhoc", "a factor ½ in the loss",
+     [("loss = ((f(x) - y) ** 2).sum()", "loss = 0.5 * ((f(x) - y) ** 2).sum()")],
+     r"half as far as it should"),
+    ("03", "ex3_adhoc", "test_adhoc", "absolute error instead of squared",
+     [("loss = ((f(x) - y) ** 2).sum()", "loss = (f(x) - y).abs().sum()")],
+     r"check your loss, L = Σ_i \(f\(x_i\) − y\)²"),
     ("03", "ex3_adhoc", "test_adhoc", "uphill",
      [("x -= lr * grad", "x += lr * grad")],
      r"moved x uphill"),

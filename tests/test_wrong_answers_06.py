@@ -118,6 +118,8 @@ REPORT_BANK = {
                            "your x-cycle applies g first"),
     "out of range on one side only": (_report(agg_out="err[(grid > hi).squeeze(1)].pow(2).mean().sqrt().item()"),
                                       "the grid outside the range has two parts"),
+    "grid without the margin (nothing outside)": (_report(grid="torch.linspace(lo, hi, n)[:, None]"),
+                                                   "the report has NaN values"),
     "in and out swapped": (_report(inside="((grid < lo) | (grid > hi)).squeeze(1)"), "look swapped"),
     "y grid over the x range": (
         _report(grid="torch.linspace(x_train.min().item() - margin, x_train.max().item() + margin, n)[:, None]",

@@ -117,6 +117,13 @@ CASES = {
         "ex2_block_backward", "test_block_backward",
         BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("return x.detach(),", "return x,")),
         "still requires grad: return it detached"),
+    "block_backward: parameter gradients read from .grad (they pile up)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body="""with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        block(x).backward(grad_y)
+    return x.detach(), x.grad, [p.grad for p in params]"""),
+        "do they pile up in p.grad?"),
     "block_backward: no parameter gradients": (
         "ex2_block_backward", "test_block_backward",
         BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("list(grads[1:])", "[]")),
