@@ -365,7 +365,7 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     bar = range(1, steps + 1)
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(bar, desc="fit", leave=False)
+        bar = tqdm(bar, desc="fit")
     t0, c0 = time.perf_counter(), time.process_time()
     record(0)
     for step in bar:

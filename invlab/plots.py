@@ -87,14 +87,18 @@ def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.
     return fig
 
 
-def show_strip(images: torch.Tensor, ts: Sequence[float], label: str = "t", size: float = 1.3):
-    """A row of images labelled by a parameter, e.g. an interpolation path."""
+def show_strip(images: torch.Tensor, ts: Sequence[float], label: str = "t", size: float = 1.3,
+               title: Optional[str] = None):
+    """A row of images labelled by a parameter, e.g. an interpolation path (``title`` above it)."""
     _check_images("show_strip", images)
     ts = [check_float("show_strip", f"ts[{i}]", t)
           for i, t in enumerate(_check_labels("show_strip", "ts", ts, len(images)))]
     if not isinstance(label, str):
         fail_type("show_strip", "label", label, "a str")
-    return show_images(images, titles=[f"{label}={t:.2f}" for t in ts], ncols=len(images), size=size)
+    if title is not None and not isinstance(title, str):
+        fail_type("show_strip", "title", title, "a str or None")
+    return show_images(images, titles=[f"{label}={t:.2f}" for t in ts], ncols=len(images), size=size,
+                       suptitle=title or "")
 
 
 def grouped_bars(groups: Sequence[str], series: dict, ylabel: str = "", title: str = "",

@@ -1,7 +1,7 @@
 """Sliders for the labs, with a static fallback where widgets do not render."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -12,7 +12,8 @@ from .validate import check_float, fail_type
 __all__ = ["image_slider"]
 
 
-def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t"):
+def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t",
+                 title: Optional[str] = None):
     """Show ``frames[k]`` (one image per value ``ts[k]``) under a slider for ``label``.
 
     Always draws the static strip of every frame first, so front ends without widget
@@ -24,7 +25,7 @@ def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t"):
     if not isinstance(label, str):
         fail_type(fn, "label", label, "a str")
     ts = [check_float(fn, f"ts[{i}]", t) for i, t in enumerate(_check_labels(fn, "ts", ts, len(frames)))]
-    show_strip(frames, ts, label=label)
+    show_strip(frames, ts, label=label, title=title)
     plt.show()
     try:
         import ipywidgets as w

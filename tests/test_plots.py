@@ -54,3 +54,16 @@ def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
     plt.close("all")
+
+
+def test_strip_and_slider_titles():
+    import matplotlib.pyplot as plt
+    import torch
+    from invlab import plots, widgets
+    fig = plots.show_strip(torch.rand(3, 1, 4, 4), [0.0, 0.5, 1.0], title="a path")
+    fig = fig if fig is not None else plt.gcf()
+    assert fig._suptitle is not None and fig._suptitle.get_text() == "a path"
+    with pytest.raises(TypeError, match="show_strip: title must be a str or None"):
+        plots.show_strip(torch.rand(3, 1, 4, 4), [0.0, 0.5, 1.0], title=3)
+    widgets.image_slider(torch.rand(2, 1, 4, 4), [0.0, 1.0], title="slider path")
+    plt.close("all")
