@@ -34,6 +34,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.common.exceptions import StaleElementReferenceException
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
@@ -236,7 +237,12 @@ def move_slider(driver):
     box = slider.find_element(By.XPATH, "ancestor::div[contains(@class, 'widget-interact') or "
                                         "contains(@class, 'widget-vbox')][1]")
     _scroll_to(driver, slider)
-    image = lambda: [i.get_attribute("src") for i in box.find_elements(By.CSS_SELECTOR, "img")]  # noqa: E731
+    def image():
+        """The slider's image sources; None while the widget re-renders them (then _wait retries)."""
+        try:
+            return [i.get_attribute("src") for i in box.find_elements(By.CSS_SELECTOR, "img")]
+        except StaleElementReferenceException:
+            return None
     before = _wait("the slider's image", image, 30)
     handle = slider.find_element(By.CSS_SELECTOR, ".noUi-handle, input[type=range]")
     handle.click()
