@@ -138,6 +138,7 @@ def _nbgrader(course: Path, args: List[str], env: dict, timeout: float) -> subpr
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
     full = dict(os.environ)
     full["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full.get("PATH", "")
+    full.pop("MPLBACKEND", None)  # the kernel draws inline, so the feedback keeps every figure
     full.update(env)
     proc = subprocess.Popen(cmd, cwd=course, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True,
