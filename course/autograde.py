@@ -215,11 +215,13 @@ def _grade(m: Master, res: Result, path: Optional[Path], workdir: Path, labs) ->
     dest = course / "submitted" / res.student / m.name
     dest.mkdir(parents=True)
     nbformat.write(nb, dest / f"{m.name}.ipynb")
+    scratch = course / "tmp"  # the kernel's TMPDIR: writable, like the student's own folder
+    scratch.mkdir()
     env = dict(GRADING_ENV)
-    env.update({"JUPYTER_PATH": str(course / "jupyter"),
+    env.update({"JUPYTER_PATH": str(course / "jupyter"), "TMPDIR": str(scratch),
                 "INVLAB_SANDBOX_MEMORY_MB": str(m.memory_mb),
                 "INVLAB_SANDBOX_DENY": os.pathsep.join([str(workdir), *m.deny]),
-                "INVLAB_SANDBOX_ALLOW": str(course / "autograded" / res.student)})
+                "INVLAB_SANDBOX_ALLOW": os.pathsep.join([str(course / "autograded" / res.student), str(scratch)])})
     try:
         proc = _nbgrader(course, ["autograde", m.name, "--student", res.student, "--force"], env,
                          timeout=m.timeout * max(1, len(nb.cells)) + 120)

@@ -70,12 +70,17 @@ for what, attempt in [
         ("master copy", lambda: open({src!r}).read()),
         ("gradebook db", lambda: open(glob.glob("../../../gradebook.db")[0], "rb").read()),
         ("gradebook csv", lambda: open({csv!r}, "a").write("snoop,99,99,99,3,hacked\\n")),
+        ("another gradebook", lambda: open({other!r}, "a").write("snoop,99,99,99,3,hacked\\n")),
+        ("a new file elsewhere", lambda: open({other!r} + ".new", "w").write("x")),
         ("shell", lambda: os.system("true"))]:
     try:
         attempt()
         print("SNOOP-OPEN", what)
     except Exception as err:
         print("SNOOP-BLOCKED", what, type(err).__name__, err)
+import tempfile
+open("scratch.txt", "w").write("mine"); tempfile.TemporaryFile().write(b"mine")
+print("OWN-FILES-WRITABLE")
 
 def split_channels(x):
     c = x.shape[1]
@@ -110,8 +115,10 @@ def demo(tmp_path_factory):
     """The demo class graded once with --jobs 2; returns (paths, rows, stdout)."""
     base = tmp_path_factory.mktemp("demo")
     src, subs, out = base / "src", base / "subs", base / "out"
-    for d in (src, subs, out):
+    other = base / "last_year"  # another run's gradebook, outside everything this run denies
+    for d in (src, subs, out, other):
         d.mkdir()
+    (other / "grades.csv").write_text("student,total\n")
     nbformat.write(demo_lab(), src / "00_demo.ipynb")
     class_ = {
         "good": student(),
@@ -119,7 +126,8 @@ def demo(tmp_path_factory):
         "cheat": student("def split_channels(x):\n    return invlab.split_channels(x)"),
         "cheat_alias": student("from invlab.revnet import split_channels as s\n\ndef split_channels(x):\n    return s(x)"),
         "always_true": student(ALWAYS_TRUE),
-        "snoop": student(SNOOP.format(root=str(ROOT), src=str(src / "00_demo.ipynb"), csv=str(out / "grades.csv"))),
+        "snoop": student(SNOOP.format(root=str(ROOT), src=str(src / "00_demo.ipynb"), csv=str(out / "grades.csv"),
+                                   other=str(other / "grades.csv"))),
         "hog": student(HOG),
         "deleter": student(edit=_drop_test_label),
         "renamer": student(edit=_rename_test_split),
@@ -132,9 +140,9 @@ def demo(tmp_path_factory):
     proc = _run(subs, "--lab", "00", "--out", out / "grades.csv", "--timeout", "60", "--source", src,
                 "--jobs", "2", "--memory-mb", "6000")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the snoop aims at this gradebook by name: later runs (to other --out) do not guard it
+    # the snoop aims at this gradebook by name, and at another run's: the sandbox keeps both out
     text = (out / "grades.csv").read_text()
-    return {"src": src, "subs": subs, "out": out, "csv": out / "grades.csv", "text": text}, \
+    return {"src": src, "subs": subs, "out": out, "csv": out / "grades.csv", "text": text, "other": other}, \
         _rows(out / "grades.csv"), proc.stdout
 
 
@@ -162,8 +170,12 @@ def test_always_true_objects_do_not_pass(demo):
 def test_sandbox_keeps_network_files_and_shell_out(demo):
     paths, rows, _ = demo
     page = (paths["out"] / "feedback" / "snoop.html").read_text()
-    for what in ("network", "solutions", "master copy", "gradebook db", "gradebook csv", "shell"):
+    for what in ("network", "solutions", "master copy", "gradebook db", "gradebook csv", "another gradebook",
+                 "a new file elsewhere", "shell"):
         assert f"SNOOP-OPEN {what}" not in page and f"SNOOP-BLOCKED {what}" in page, what
+    assert "OWN-FILES-WRITABLE" in page  # the notebook's own folder and TMPDIR stay writable
+    assert (paths["other"] / "grades.csv").read_text() == "student,total\n"
+    assert not (paths["other"] / "grades.csv.new").exists()
     assert set(rows) == {"good", "blank", "cheat", "cheat_alias", "always_true", "snoop", "hog", "deleter",
                          "renamer"}  # the snoop's forged row is not in the gradebook
     assert float(rows["snoop"]["total"]) == 3  # blocked attempts cost nothing when the code is right
