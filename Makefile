@@ -40,6 +40,10 @@ lab-instructor: $(STAMP)
 		$(JUPYTER) lab $(LAB_COMMON) --ServerApp.root_dir="$(CURDIR)/solutions" $(LAB_FLAGS)
 
 # The whole suite, offline: unit tests, every solution executed (nbval), blank labs, grading.
+# Two workers, one test module each (nbval needs a notebook's cells in one worker): every
+# model trains on one thread, so a 2-core machine runs two modules at once. PYTEST_ARGS=
+# runs it serially; PYTEST_ARGS="tests/test_grade.py" runs one file (serially).
+PYTEST_ARGS ?= -n 2 --dist loadscope
 test: $(STAMP)
 	INVLAB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "invlab: pytest collected no tests (exit 5)"; fi; exit $$rc

@@ -190,21 +190,26 @@ def build_labs(solutions: Path = SOLUTIONS, labs: Path = LABS, write_solutions: 
     return written
 
 
-def stale_labs(solutions: Path = SOLUTIONS, labs: Path = LABS) -> List[str]:
-    """Labs that differ from a fresh build (or are missing, or have no solution)."""
+def stale_labs(solutions: Path = SOLUTIONS, labs: Path = LABS, fresh: Optional[Path] = None) -> List[str]:
+    """Labs that differ from a fresh build (or are missing, or have no solution).
+
+    ``fresh``: a folder already built from ``solutions`` by :func:`build_labs` (the
+    comparison alone); without it, the labs are built afresh in a temporary folder.
+    """
+    if fresh is None:
+        with tempfile.TemporaryDirectory(prefix="invlab-check-") as tmp:
+            build_labs(solutions, Path(tmp) / "labs", write_solutions=False)
+            return stale_labs(solutions, labs, Path(tmp) / "labs")
     problems = []
-    with tempfile.TemporaryDirectory(prefix="invlab-check-") as tmp:
-        fresh = Path(tmp) / "labs"
-        build_labs(solutions, fresh, write_solutions=False)
-        for p in sorted(fresh.glob("*.ipynb")):
-            ours = labs / p.name
-            if not ours.exists():
-                problems.append(f"{ours} is missing")
-            elif _normalise(ours) != p.read_text():
-                problems.append(f"{ours} differs from solutions/{p.name} built afresh")
-        for p in sorted(labs.glob("*.ipynb")):
-            if not (fresh / p.name).exists():
-                problems.append(f"{p} has no solution notebook")
+    for p in sorted(fresh.glob("*.ipynb")):
+        ours = labs / p.name
+        if not ours.exists():
+            problems.append(f"{ours} is missing")
+        elif _normalise(ours) != p.read_text():
+            problems.append(f"{ours} differs from solutions/{p.name} built afresh")
+    for p in sorted(labs.glob("*.ipynb")):
+        if not (fresh / p.name).exists():
+            problems.append(f"{p} has no solution notebook")
     return problems
 
 

@@ -88,8 +88,10 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     dev = params[0].device if params else torch.device("cpu")
-    opt = (torch.optim.Adam(params, lr=lr) if optimizer == "adam"
-           else torch.optim.SGD(params, lr=lr, momentum=momentum))
+    # foreach: one vectorised update for all parameters (the same numbers as the per-tensor
+    # loop, bit for bit, and a few ms less per step for the labs' many small tensors)
+    opt = (torch.optim.Adam(params, lr=lr, foreach=True) if optimizer == "adam"
+           else torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=True))
     sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, pct_start=pct_start,
                                                  total_steps=rounds * batches_per_epoch)
              if one_cycle else None)

@@ -8,6 +8,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")   # notebooks' kernels inherit both
 import pytest
 import torch
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two cores: one thread each
+    torch.set_num_threads(1)
+
 _real_connect = socket.socket.connect
 
 

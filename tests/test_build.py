@@ -25,19 +25,20 @@ def fresh(tmp_path_factory):
 
 
 def test_labs_are_not_stale(fresh):
+    assert build.stale_labs(build.SOLUTIONS, build.LABS, fresh) == []
     for lab in LABS:
         assert (fresh / lab.name).read_text() == lab.read_text(), (
             f"labs/{lab.name} is stale: run `make labs` and commit the result")
 
 
-def test_stale_check_notices_an_edit(tmp_path):
+def test_stale_check_notices_an_edit(fresh, tmp_path):
     labs = tmp_path / "labs"
     shutil.copytree(build.LABS, labs)
     nb = json.loads((labs / LABS[0].name).read_text())
     nb["cells"][0]["source"] = ["edited by hand"]
     (labs / LABS[0].name).write_text(json.dumps(nb))
     (labs / "99_orphan.ipynb").write_text((labs / LABS[0].name).read_text())
-    problems = build.stale_labs(build.SOLUTIONS, labs)
+    problems = build.stale_labs(build.SOLUTIONS, labs, fresh)
     assert any(LABS[0].name in p and "differs" in p for p in problems)
     assert any("99_orphan" in p and "no solution" in p for p in problems)
 
