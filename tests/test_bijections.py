@@ -505,3 +505,71 @@ def test_roundtrip_match_counts_rows_that_come_back():
     assert roundtrip_match(padded, junk) < 1.0
     with pytest.raises(ValueError, match="roundtrip_match: x_rec"):
         roundtrip_match(X, X[:, :3])
+
+
+# ---------------------------------------------------------------- metrics: edges the mutation run found untested
+def test_metrics_refuse_empty_short_and_mismatched_inputs():
+    with pytest.raises(ValueError, match=r"exact_match: pred must be a non-empty tensor \(N, D\)"):
+        B.exact_match(torch.zeros(0, 2), torch.zeros(0, 2))
+    with pytest.raises(ValueError, match=r"exact_match: target must be a non-empty tensor"):
+        B.exact_match(torch.zeros(1, 2), torch.zeros(0, 2))
+    B.exact_match(torch.zeros(1, 2), torch.zeros(1, 2))                      # one row is enough
+    with pytest.raises(TypeError, match="exact_match: target must be a torch.Tensor"):
+        B.exact_match(torch.zeros(1, 2), [[0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"valid_fraction: pred must be a tensor with at least D = 8 columns"):
+        B.valid_fraction(torch.zeros(3, 7), "lehmer")
+    with pytest.raises(ValueError, match="injectivity: dim must be"):
+        B.injectivity(torch.zeros(3, 2), dim=3)
+    with pytest.raises(ValueError, match="injectivity: dim must be"):
+        B.injectivity(torch.zeros(3, 2), dim=0)
+    assert B.injectivity(torch.tensor([[0., 1.], [0., 2.]]), dim=1) == 0.5   # only the first column counts
+    with pytest.raises(ValueError, match=r"table_predictor: outputs must be a tensor with the 2 rows of inputs"):
+        B.table_predictor(torch.zeros(2, 2), torch.zeros(3, 2))
+
+
+def test_metrics_evaluate_checks_its_maps_and_indices():
+    with pytest.raises(ValueError, match=r"evaluate: forward_fn must be a map returning a tensor of the "
+                                         r"input's shape \(1024, 10\) \(it returned \(1024, 9\)\)"):
+        B.evaluate("gray", lambda x: x[:, :9])
+    with pytest.raises(ValueError, match=r"evaluate: inverse_fn must be a map returning"):
+        B.evaluate("gray", lambda x: x, lambda y: y.tolist())
+    with pytest.raises(TypeError, match="evaluate: inverse_fn must be a callable or None"):
+        B.evaluate("gray", lambda x: x, "inverse")
+    for bad in ([0.5, 1.5], torch.tensor([True, False]), "abc"):
+        with pytest.raises(TypeError, match="evaluate: indices must be row numbers"):
+            B.evaluate("gray", lambda x: x, indices=bad)
+    for bad in ([], [-1], [1024]):
+        with pytest.raises(ValueError, match=r"evaluate: indices must be a non-empty set of row numbers in 0..1023"):
+            B.evaluate("gray", lambda x: x, indices=bad)
+    assert B.evaluate("gray", lambda x: x, indices=[0, 1023])["n_eval"] == 2  # both ends are rows
+
+
+def test_metrics_evaluate_runs_a_module_in_eval_mode_on_its_dtype():
+    X, Y = B.make_dataset("gray")
+    table = B.table_predictor(X, Y)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones((), dtype=torch.float64))
+            self.seen = []
+
+        def forward(self, x):
+            self.seen.append((self.training, x.dtype))
+            out = table(x) * self.w
+            return out if not self.training else out + 0.5   # wrong in training mode
+
+    m = Model().train()
+    r = B.evaluate("gray", m)
+    assert r["forward_exact"] == 1.0 and r["bijective"] and m.training
+    assert m.seen == [(False, torch.float64)]                # eval mode, the parameters' dtype
+    r = B.evaluate("gray", m.forward)                        # a bound method finds its module too
+    assert r["forward_exact"] == 1.0 and m.seen[-1] == (False, torch.float64)
+    assert B.evaluate("gray", table, dtype=torch.float64)["forward_exact"] == 1.0
+    assert B.evaluate("gray", lambda x: (table(x), None))["forward_exact"] == 1.0   # (y, log_det) tuples
+
+
+def test_metrics_table_predictor_marks_unknown_rows():
+    f = B.table_predictor(torch.tensor([[0., 1.], [1., 0.]]), torch.tensor([[5., 5.], [6., 6.]]))
+    out = f(torch.tensor([[0., 1.], [2., 2.]]))
+    assert torch.equal(out[0], torch.tensor([5., 5.])) and torch.isnan(out[1]).all()

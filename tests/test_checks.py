@@ -206,3 +206,66 @@ def test_count_torch_calls_tells_loops_from_matrices():
 def test_instructor_arguments_are_validated(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------- branches the mutation run found untested
+def test_check_log_det_compares_with_the_autograd_jacobian():
+    A = torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
+    f, x = (lambda v: v @ A.T), torch.randn(4, 2, dtype=torch.float64)
+    right = torch.full((4,), 6.0, dtype=torch.float64).log()
+    ref = checks.check_log_det("log_det", right, f, x)
+    assert torch.allclose(ref, right, rtol=0, atol=1e-12)                      # returns the reference
+    with fails(r"^log_det vs log\|det J\| of the full Jacobian \(autograd\) is not close to the expected "
+               r"values: the largest difference is 0\.896. sum over the features$"):
+        checks.check_log_det("log_det", right / 2, f, x, hint="sum over the features")
+    with fails(r"log_det vs log\|det J\|"):                                    # the default tolerance is tight
+        checks.check_log_det("log_det", right * (1 + 1e-6), f, x)
+    with fails(r"^log_det has the wrong sign: it is the log-det of the inverse map"):
+        checks.check_log_det("log_det", -right, f, x)
+    with fails(r"^log_det has shape \(4, 1\); expected \(4,\)$"):
+        checks.check_log_det("log_det", right[:, None], f, x)
+    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)        # log|det| = 0: no sign to get wrong
+    checks.check_log_det("log_det", torch.zeros(4, dtype=torch.float64), lambda v: v @ rot.T, x)
+    with fails(r"log_det vs log\|det J\|"):
+        checks.check_log_det("log_det", torch.full((4,), 0.1, dtype=torch.float64), lambda v: v @ rot.T, x)
+
+
+def test_numbers_from_numpy_and_one_element_tensors():
+    np = pytest.importorskip("numpy")
+    checks.check_close("v", np.float32(1.0), 1.0)
+    checks.check_close("v", np.int64(3), 3.0)
+    checks.check_equal("flag", np.bool_(True), True)
+    with fails("^v should be a number, but it is a complex64"):
+        checks.check_close("v", np.complex64(1.0), 1.0)
+    checks.check_between("v", 0.5, low=torch.tensor(0.0), high=torch.tensor([1.0]))  # instructor bounds as tensors
+    with pytest.raises(TypeError, match="check_between: low must be a number"):
+        checks.check_between("v", 0.5, low=torch.zeros(2))
+
+
+def test_plain_values_of_every_kind():
+    with fails("^n is 2.7; expected 2$"):                  # an int is expected: 2.7 is not 2
+        checks.check_equal("n", 2.7, 2)
+    checks.check_equal("n", 2.0, 2)
+    with fails(r"^t should be a tuple of 2 items, but it is tuple of 3$"):
+        checks.check_equal("t", (1, 2, 3), (1, 2))
+    with fails(r"^t should be a tuple of 2 items, but it is str$"):
+        checks.check_equal("t", "12", (1, 2))
+    checks.check_equal("r", None, None)
+    with fails("^r is int; expected None$"):
+        checks.check_equal("r", 5, None)
+    with fails(r"^y should be a torch.Tensor, but it is a NoneType \(did you forget to return it\?\)$"):
+        checks.check_tensor("y", None)
+    with fails(r"^y should be a torch.Tensor, but it is a list$"):
+        checks.check_tensor("y", [1.0])
+    with pytest.raises(TypeError, match="check_shape: expected must be a shape"):
+        checks.check_shape("x", torch.zeros(1, 2), (True, 2))
+
+
+def test_tolerances_at_their_edges():
+    checks.check_close("v", 1000.005, 1000.0, rtol=1e-5, atol=0)          # rtol scales with |expected|
+    with fails("^v is 1000.02; expected 1000$"):
+        checks.check_close("v", 1000.02, 1000.0, rtol=1e-5, atol=0)
+    checks.check_close("v", 1.5, 1.0, rtol=0, atol=0.5)                   # |a − e| = atol passes
+    checks.check_between("v", 1.0, low=1.0, high=1.0)                     # low = high is allowed
+    with fails(r"^x is not close to the expected values: the largest difference is 0\.5$"):
+        checks.check_close("x", torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.5]))

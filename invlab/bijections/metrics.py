@@ -236,7 +236,7 @@ def evaluate(bij, forward_fn: Callable, inverse_fn: Optional[Callable] = None, *
             idx = torch.as_tensor(indices)
         except (TypeError, ValueError, RuntimeError):
             fail_type("evaluate", "indices", indices, "row numbers (a sequence or tensor of ints)")
-        if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+        if idx.numel() > 0 and (idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool):
             fail_type("evaluate", "indices", indices, "row numbers (a sequence or tensor of ints)")
         idx = idx.reshape(-1).long()
         if idx.numel() == 0 or idx.min() < 0 or idx.max() >= N:
