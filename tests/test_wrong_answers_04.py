@@ -34,6 +34,12 @@ BANK = {
         ("z, log_det = transform.inverse_with_log_det(x)\n"
          "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
          "the data → latent direction"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # images: z never flattened
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
+         "fails on images x of shape (5, 1, 4, 4)"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # images: D = x.shape[1] = C
+         "return -0.5 * (z.flatten(1) ** 2).sum(1) - 0.5 * x.shape[1] * math.log(2 * math.pi) + log_det",
+         "D counts every entry of one sample"),
     ]),
     "ex2_sample": ("test_sample", [
         ("z = torch.randn(n, dim)\nreturn transform.forward(z)",
