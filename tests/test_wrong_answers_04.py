@@ -71,6 +71,8 @@ BANK = {
         ("return float((-log_p_y.mean() - dim * math.log(levels)) / (dim * math.log(2)))", "the sign of the dequantisation offset"),
         ("return float((-log_p_y.sum() + dim * math.log(levels)) / (dim * math.log(2)))", "it should average them"),
         ("return (-log_p_y + dim * math.log(levels)) / (dim * math.log(2))", "average over the batch"),
+        ("return (-log_p_y.mean() + dim * math.log(levels)) / (dim * math.log(2))",   # a 0-d tensor
+         "got Tensor of shape (): convert it with float(...)"),
         ("return float((-log_p_y.mean() + dim * math.log(levels - 1)) / (dim * math.log(2)))",
          "bits_per_dim of a uniform model on 17 levels (log2 17)"),
     ]),
