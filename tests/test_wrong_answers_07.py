@@ -141,6 +141,9 @@ CASES = {
     "gradient_check: compares the reversible gradients with themselves": (
         "ex3_gradient_check", "test_gradient_check", gc(ref="rev"),
         "compare the reversible gradients with ordinary autograd"),
+    "gradient_check: w = ones instead of the fixed random w": (
+        "ex3_gradient_check", "test_gradient_check", gc(w="torch.ones_like(y)"),
+        "weight the loss with the fixed random w of the text"),
     "gradient_check: only the input's gradient": (
         "ex3_gradient_check", "test_gradient_check", gc(rev="[g]", ref="ref[:1]"),
         "compare the gradients of every parameter"),
