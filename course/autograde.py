@@ -257,7 +257,9 @@ def _grade(m: Master, res: Result, path: Optional[Path], workdir: Path, labs) ->
         done = nbformat.read(graded, as_version=4)
         res.feedback = feedback.render_html(done, m.hidden, {g: (res.scores[g], p) for g, p in m.points.items()},
                                             notes, m.name, res.status)
-    except Exception as err:  # feedback is a courtesy; the grade stands
-        res.status += f"; no feedback page ({type(err).__name__}: {str(err)[:80]})"
+    except Exception as err:  # feedback is a courtesy; the grade stands (no temporary paths in the gradebook)
+        why = ("nbgrader wrote no graded notebook" if not graded.exists() else
+               f"{type(err).__name__}: {str(err).replace(str(course) + os.sep, '')[:80]}")
+        res.status += f"; no feedback page ({why})"
     finally:
         shutil.rmtree(course, ignore_errors=True)

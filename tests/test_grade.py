@@ -128,6 +128,8 @@ def test_loops_and_crashes_cost_only_their_student(tmp_path):
     # the loop is cut after 5 s: f is lost with its cell, g still counts
     assert float(rows["looper"]["test_f"]) == 0 and float(rows["looper"]["test_g"]) == 1
     assert float(rows["crasher"]["test_f"]) == 0
+    assert "the kernel died" in rows["crasher"]["status"] and "/tmp" not in rows["crasher"]["status"], \
+        rows["crasher"]["status"]  # no temporary path: the same gradebook from every run
     assert rows["nobody"]["status"] == "no notebook found"
     assert float(rows["lost"]["test_g"]) == 0 and "missing or renamed: test_g" in rows["lost"]["status"]
     assert "graded 5 students" in proc.stdout
