@@ -196,3 +196,44 @@ def test_randomize_draws_the_std_it_is_given_reproducibly():
     assert not torch.equal(wide.weight, invlab.randomize_(nn.Linear(100, 100), std=2.0, seed=4).weight)
     with pytest.raises(TypeError, match="randomize_: module must be a torch.nn.Module"):
         invlab.randomize_(torch.zeros(3))
+
+
+class Affine3(invlab.VolumePreserving):
+    """y = 3x + 1 (exact inverse) that records what its inverse is given."""
+    def __init__(self):
+        super().__init__()
+        self.ys = []
+
+    def forward(self, x):
+        return 3 * x + 1
+
+    def inverse(self, y):
+        self.ys.append(y.clone())
+        return (y - 1) / 3
+
+
+def test_is_invertible_probes_the_inverse_with_a_batch_like_f_of_x():
+    """The second round trip starts from a Gaussian batch with the mean and spread of f(x)."""
+    x = torch.randn(4000, 2, dtype=torch.float64)
+    m = Affine3()
+    assert invlab.is_invertible(m, x)
+    fx, y = 3 * x + 1, m.ys[-1]
+    assert not torch.equal(y, fx)
+    assert abs(y.mean() - fx.mean()) < 0.1 and y.std().item() == pytest.approx(fx.std().item(), rel=0.05)
+    m = Affine3()
+    invlab.is_invertible(m, torch.ones(50, 2, dtype=torch.float64))           # f(x) constant: spread 1e-3
+    assert m.ys[-1].mean().item() == pytest.approx(4.0, abs=1e-3)
+    assert m.ys[-1].std().item() == pytest.approx(1e-3, rel=0.3)
+    m = Affine3()
+    invlab.is_invertible(m, torch.tensor([[0.5]], dtype=torch.float64))       # one number: spread 1
+    noise = torch.randn(1, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.allclose(m.ys[-1], 2.5 + noise)
+
+
+def test_exact_log_det_refuses_what_it_cannot_differentiate():
+    with pytest.raises(TypeError, match="exact_log_det: x must be"):
+        invlab.exact_log_det(lambda v: v, torch.ones(2, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="exact_log_det: x must be a torch.Tensor"):
+        invlab.exact_log_det(lambda v: v, [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="exact_log_det: x must be"):
+        invlab.exact_log_det(lambda v: v, torch.ones(3))                      # no batch axis
