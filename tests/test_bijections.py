@@ -366,7 +366,7 @@ def test_roundtrip_metric_is_not_accuracy():
 
 def test_roundtrip_metric_passes_a_random_coupling_inn():
     # the pitfall on a real INN: random weights, no training, "100 %" round trip
-    from conftest import randomize_
+    from invlab import randomize_
     from invlab.coupling import AffineCoupling, Permutation, SequenceINN, mlp
     torch.manual_seed(0)
     inn = randomize_(SequenceINN(AffineCoupling(8, mlp), Permutation(8, seed=1),

@@ -5,7 +5,7 @@ from torch import nn
 
 import invlab
 from invlab import IRevNet, RevBlock, conv_relu, merge_channels, relative_error, split_channels
-from conftest import randomize_
+from invlab import randomize_
 
 
 def test_split_merge_round_trip_and_contiguity():
