@@ -47,6 +47,28 @@ FORBIDDEN: Dict[str, Dict[str, object]] = {
                               "invlab.mmd.multiscale_kernel", "invlab.mmd.imq_kernel"],
                     "tests": ["test_mmd", "test_compare"]},
     },
+    "04": {
+        "ex1_log_prob": ["invlab.flows.Flow"],
+        "ex2_sample": ["invlab.flows.Flow"],
+        "ex3_dequantize": ["invlab.flows.dequantize"],
+        "ex4_bits_per_dim": ["invlab.flows.bits_per_dim", "invlab.flows.Flow"],
+    },
+    "05": {
+        "ex1_invert": ["invlab.iresnet.fixed_point_inverse", "invlab.iresnet.IResBlock"],
+        "ex2_rescale": ["invlab.iresnet.SpectralNorm"],
+        "ex3_hutchinson": ["invlab.logdet.power_series_log_det", "invlab.logdet.series_from_graph",
+                           "invlab.logdet.russian_roulette_log_det", "invlab.logdet.roulette_from_graph",
+                           "invlab.logdet.residual_log_det", "invlab.logdet.log_det_from_jacobian",
+                           "invlab.base.exact_log_det"],
+    },
+    "06": {
+        "ex1_omega": ["invlab.cycle.omega"],
+        "ex3_cycle_report": ["invlab.cycle.cycle_report", "invlab.cycle.cycle_errors"],
+    },
+    "07": {
+        "ex2_block_backward": ["invlab.reversible.block_backward", "invlab.reversible.ReversibleSequence",
+                               "invlab.reversible.reversible"],
+    },
 }
 
 
