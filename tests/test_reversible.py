@@ -141,14 +141,15 @@ def test_block_backward_matches_autograd_for_one_block():
         assert relative_error(a, b) <= 1e-10
 
 
-@pytest.mark.parametrize("depth", [4, 16])
+@pytest.mark.parametrize("depth", [4, 16, 32])
 def test_float32_gradients_within_a_tolerance_growing_with_depth(depth):
-    """Measured: ~3e-7 at every depth up to 32 (benchmarks/reversible.py); allowed 2e-6·depth."""
+    """Measured on these stacks: 1.3e-7, 1.9e-7, 6.6e-7 at depths 4, 16, 32 (plain float32
+    autograd: 1.3–1.5e-7); allowed 1e-7·depth, so a drift that grows faster shows."""
     seq = revblocks(depth)
     x = torch.randn(3, 4, 6, 6)
     ref = grads(copy.deepcopy(seq).double(), x.double())
     got = grads(ReversibleSequence(seq), x).double()
-    assert relative_error(ref, got) <= 2e-6 * depth
+    assert relative_error(ref, got) <= 1e-7 * depth
 
 
 # ------------------------------------------------------------------ contract, switches
