@@ -164,7 +164,12 @@ def make_course(course: Path, sources: Iterable[Path], repo: Optional[str] = Non
 
 
 def _normalise(path: Path) -> str:
+    """A student lab as written to labs/: sorted keys, and nothing left of the solution's
+    execution (cell timings, the widget state of its progress bars)."""
     nb = json.loads(Path(path).read_text())
+    nb.get("metadata", {}).pop("widgets", None)
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("execution", None)
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 

@@ -54,6 +54,7 @@ def test_lab_hides_solutions_and_locks_tests(lab):
         meta = nbgrader_meta(cell)
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "outputs must be cleared"
+        assert "execution" not in cell.metadata, "the solution's cell timings must not reach the lab"
         if meta.get("solution"):
             assert "raise NotImplementedError()" in cell.source
         if meta.get("grade"):
@@ -61,6 +62,7 @@ def test_lab_hides_solutions_and_locks_tests(lab):
             assert meta["locked"] and meta.get("checksum") and meta["points"] > 0
             assert cell.metadata.get("editable") is False
     assert n_graded >= 3
+    assert "widgets" not in nb.metadata, "the solution's widget state must not reach the lab"
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
