@@ -73,12 +73,25 @@ STEP_BANK = {
                                               "evaluates Ω on the training x, y"),
     "returns the tensor": (_step(ret="loss"), "should return the loss as a Python float"),
     "zero_grad between backward and step": (_step(zero="", zero_late="opt.zero_grad()"),
-                                            "did not change the weights"),
+                                            "the gradients were cleared between backward()"),
+    "zero_grad(set_to_none=False) between backward and step": (
+        _step(zero="", zero_late="opt.zero_grad(set_to_none=False)"),
+        "the gradients were cleared between backward()"),
+    "step before backward (and zero_grad after)": (_step(zero_late="opt.step()", after="opt.zero_grad()").replace(
+        "loss.backward()\nopt.step()\nopt.step()", "opt.step()\nloss.backward()"),
+        "did not change the weights: back-propagate, then take the optimizer's step"),
     "returns the loss after the update": (
         _step(after="loss = fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)"),
         "return the loss computed before the update"),
     "mu and lam swapped in the call": (_step(loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, lam, mu)"),
-                                       "differ from one SGD step"),
+                                       "gives omega mu and lam in the wrong order"),
+    "x_omega and y_omega swapped in the call": (
+        _step(loss="fit_loss(f, g, x, y) + omega(f, g, y_omega, x_omega, mu, lam)"),
+        "gives omega x_omega and y_omega swapped"),
+    "x_omega = x_omega or x": (
+        _step().replace("x if x_omega is None else x_omega", "x_omega or x")
+               .replace("y if y_omega is None else y_omega", "y_omega or y"),
+        "test `x_omega is None` instead"),
 }
 
 # ------------------------------------------------------------------ exercise 3: cycle_report
@@ -121,6 +134,8 @@ REPORT_BANK = {
     "grid without the margin (nothing outside)": (_report(grid="torch.linspace(lo, hi, n)[:, None]"),
                                                    "the report has NaN values"),
     "in and out swapped": (_report(inside="((grid < lo) | (grid > hi)).squeeze(1)"), "look swapped"),
+    "margin ignored (always 1.0)": (_report(grid="torch.linspace(lo - 1.0, hi + 1.0, n)[:, None]"),
+                                    "use its `margin` argument"),
     "y grid over the x range": (
         _report(grid="torch.linspace(x_train.min().item() - margin, x_train.max().item() + margin, n)[:, None]",
                 inside="((grid >= x_train.min()) & (grid <= x_train.max())).squeeze(1)"),

@@ -147,6 +147,18 @@ CASES = {
     "gradient_check: only the input's gradient": (
         "ex3_gradient_check", "test_gradient_check", gc(rev="[g]", ref="ref[:1]"),
         "compare the gradients of every parameter"),
+    "gradient_check: only the parameters' gradients": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc(rev="[t for gp in per_block for t in gp]", ref="ref[1:]"),
+        "the input's gradient ∂L/∂x was not compared"),
+    "gradient_check: largest absolute difference": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("invlab.relative_error(flat(ref), flat(rev))", "(flat(ref) - flat(rev)).abs().max().item()"),
+        "should be relative to the size of autograd's gradient"),
+    "gradient_check: norm of the difference, not divided": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("invlab.relative_error(flat(ref), flat(rev))", "(flat(ref) - flat(rev)).norm().item()"),
+        "should be relative to the size of autograd's gradient"),
 }
 
 
