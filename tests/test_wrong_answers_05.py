@@ -13,7 +13,7 @@ LAB = ROOT / "labs" / "05_iresnet.ipynb"
 _LOOP = """with torch.no_grad():
     x = {x0}
     y_norm = torch.linalg.vector_norm(y)
-    for k in range(1, max_iterations + 1):
+    for k in range(1, {n} + 1):
         x_new = {update}
         step = torch.linalg.vector_norm(x_new - x)
         x = x_new
@@ -23,8 +23,8 @@ _LOOP = """with torch.no_grad():
 _RAISE = "raise RuntimeError('no convergence')"
 
 
-def _invert(x0="y", update="y - g(x)", stop="step <= rtol * y_norm", after=_RAISE):
-    return _LOOP.format(x0=x0, update=update, stop=stop, after=after)
+def _invert(x0="y", update="y - g(x)", stop="step <= rtol * y_norm", after=_RAISE, n="max_iterations"):
+    return _LOOP.format(x0=x0, update=update, stop=stop, after=after, n=n)
 
 
 _RESCALE = """for _ in range({iters}):
@@ -43,17 +43,17 @@ _HUTCH = """x = x.detach().requires_grad_(True)
 gx = g(x)
 total = torch.zeros(len(x), dtype=x.dtype)
 for _ in range({probes}):
-    v = torch.randn_like(x)
+    v = {v}
     w = v
     for k in range({k_range}):
         w = torch.autograd.grad(gx, x, w, retain_graph=True)[0]
-        total = total + {coef} * (w * v).sum(1)
+        total = total + {coef} * {vw}
 return {ret}"""
 
 
 def _hutch(probes="n_probes", k_range="1, n_terms + 1", coef="(-1) ** (k + 1) / k",
-           ret="total / n_probes"):
-    return _HUTCH.format(probes=probes, k_range=k_range, coef=coef, ret=ret)
+           ret="total / n_probes", v="torch.randn_like(x)", vw="(w * v).sum(1)"):
+    return _HUTCH.format(probes=probes, k_range=k_range, coef=coef, ret=ret, v=v, vw=vw)
 
 
 # exercise grade_id -> (graded grade_id, [(wrong body, expected message fragment), ...])
@@ -65,6 +65,8 @@ BANK = {
         (_invert(x0="torch.zeros_like(y)"), "start from x⁽⁰⁾ = y (not from zero)"),
         (_invert(stop="k == 100", after="return x, max_iterations"), "invert_residual took 100 iterations"),
         (_invert(after="raise ValueError('no convergence')"), "not a ValueError"),
+        (_invert(stop="step <= 1e-6 * y_norm"), "with rtol=1e-3 invert_residual took 20 iterations"),
+        (_invert(n="200"), "with max_iterations=5 invert_residual evaluated g 200 times"),
     ]),
     "ex2_rescale": ("test_rescale", [
         (_rescale(W_tilde="W * c / sigma"), "spectral normalisation only ever shrinks a weight"),
@@ -74,6 +76,10 @@ BANK = {
         (_rescale(normalise="pass"), "normalise v after every step"),
         ("v = torch.randn(W.shape[1], dtype=W.dtype)\nv = v / torch.linalg.vector_norm(v)\n"
          + _rescale(iters="max(iterations, 1)"), "start from"),
+        (_rescale(W_tilde="W * (c / sigma if sigma > 1 else 1.0)"),
+         "‖W_tilde‖₂ for a weight of norm 0.95 and c = 0.9 is 0.95"),
+        (_rescale(W_tilde="W * min(1.0, 0.9 / sigma)"), "‖W_tilde‖₂ for c = 0.5 is 0.9"),
+        (_rescale(iters="1"), "the estimate after ONE step of the power iteration"),
     ]),
     "ex3_hutchinson": ("test_hutchinson", [
         (_hutch(coef="1 / k"), "Check the sign (−1)^(k+1)"),
@@ -81,6 +87,13 @@ BANK = {
         (_hutch(k_range="0, n_terms", coef="(-1) ** (k + 1) / max(k, 1)"), "starts at k = 1"),
         (_hutch(ret="total.sum() / n_probes"), "has shape (); expected (3,)"),
         (_hutch(probes="1", ret="total"), "average over n_probes independent probes"),
+        (_hutch(v="torch.randn_like(x) if _ == 0 else v"), "average over n_probes independent probes"),
+        (_hutch(probes="1"), "add up one estimate per probe, n_probes of them, and divide by n_probes once"),
+        (_hutch(ret="total / n_probes / n_probes"), "and divide by n_probes once"),
+        (_hutch(ret="total"), "that is the sum over the probes: average them"),
+        (_hutch(v="torch.randn_like(x[:1]).expand_as(x)"), "got the same estimate"),
+        (_hutch(v="torch.randn(x.shape[1], dtype=x.dtype)"), "one probe per sample"),
+        (_hutch(vw="(w * v).mean(1)"), "vᵀw is a sum over the features, not a mean"),
     ]),
 }
 
