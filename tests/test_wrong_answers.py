@@ -243,6 +243,23 @@ MISTAKES = [
     ("02", "ex4_train_step", "test_train_step", "tensors returned",
      [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd, loss_inv")],
      r"losses as Python floats"),
+    ("02", "ex4_train_step", "test_train_step", "clipping to a fixed 1.0",
+     [("clip_grad_norm_(inn.parameters(), max_norm)", "clip_grad_norm_(inn.parameters(), 1.0)")],
+     r"with max_norm=1e6 the gradient at optimizer\.step\(\) was clipped to norm 1 .*clip to the argument max_norm"),
+    ("02", "ex4_train_step", "test_train_step", "inverse loss under torch.no_grad",
+     [("    loss_inv = F.mse_loss(inn.inverse(y), x)\n",
+       "    with torch.no_grad():\n        loss_inv = F.mse_loss(inn.inverse(y), x)\n")],
+     r"backward\(\) was called on a loss without gradients .*compute both losses, the inverse one too, with gradients"),
+    ("02", "ex4_train_step", "test_train_step", "inverse loss detached",
+     [("loss_inv = F.mse_loss(inn.inverse(y), x)", "loss_inv = F.mse_loss(inn.inverse(y), x).detach()")],
+     r"backward\(\) was called on a loss without gradients"),
+    ("02", "ex4_train_step", "test_train_step", "losses returned in swapped order",
+     [("return loss_fwd.item(), loss_inv.item()", "return loss_inv.item(), loss_fwd.item()")],
+     r"returns \(inverse loss, forward loss\): return \(forward loss, inverse loss\) in that order"),
+    ("02", "ex4_train_step", "test_train_step", "reduction='sum'",
+     [("F.mse_loss(inn(x), y)", "F.mse_loss(inn(x), y, reduction='sum')"),
+      ("F.mse_loss(inn.inverse(y), x)", "F.mse_loss(inn.inverse(y), x, reduction='sum')")],
+     r"the forward loss returned by train_step is .*the mean squared error, not the sum"),
     # ---- lab 2, exercise 5: honest_scores
     ("02", "ex5_honest", "test_honest", "every row scored",
      [("""        y_hat = model(X[rows].to(dev))
@@ -382,6 +399,9 @@ MISTAKES = [
     ("03", "ex4_sampler", "test_sampler", "no torch.no_grad",
      [("with torch.no_grad():", "if True:")],
      r"requires grad: run inn\.inverse inside `with torch\.no_grad\(\):`"),
+    ("03", "ex4_sampler", "test_sampler", "a fixed seed inside",
+     [("z = torch.randn(n, DIM_Z, device=dev)", "torch.manual_seed(0)\n    z = torch.randn(n, DIM_Z, device=dev)")],
+     r"returns the same samples on every call: each call should draw fresh z"),
 ]
 
 

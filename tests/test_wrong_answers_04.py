@@ -40,6 +40,12 @@ BANK = {
         ("z, log_det = transform.forward_with_log_det(x)\n"     # images: D = x.shape[1] = C
          "return -0.5 * (z.flatten(1) ** 2).sum(1) - 0.5 * x.shape[1] * math.log(2 * math.pi) + log_det",
          "D counts every entry of one sample"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z ** 2).mean(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
+         "the log-density of N(0, I) sums over the D features"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # log-det summed over the batch, broadcast
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det.sum()",
+         "the log-det is per sample, shape (B,)"),
     ]),
     "ex2_sample": ("test_sample", [
         ("z = torch.randn(n, dim)\nreturn transform.forward(z)",
@@ -75,6 +81,10 @@ BANK = {
          "got Tensor of shape (): convert it with float(...)"),
         ("return float((-log_p_y.mean() + dim * math.log(levels - 1)) / (dim * math.log(2)))",
          "bits_per_dim of a uniform model on 17 levels (log2 17)"),
+        ("return float((-log_p_y.mean() + math.log(levels)) / (dim * math.log(2)))",
+         "the dequantisation offset is log L for each of the D dimensions"),
+        ("return float((log_p_y.mean() + dim * math.log(levels)) / (dim * math.log(2)))",
+         "the NLL is −log p(y)"),
     ]),
 }
 
@@ -105,6 +115,20 @@ def test_every_exercise_has_at_least_three_mistakes():
     exercises = [gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")]
     assert sorted(exercises) == sorted(BANK)
     assert all(len(m) >= 3 for _, m in BANK.values())
+
+
+# right answers in another form: each must pass its graded cell
+RIGHT = [
+    ("ex4_bits_per_dim", "import numpy as np\n"      # a NumPy float64 is a float
+     "return (-log_p_y.mean().item() + dim * np.log(levels)) / (dim * np.log(2))"),
+]
+
+
+@pytest.mark.parametrize("exercise, body", RIGHT, ids=[f"{ex}-{i}" for i, (ex, _) in enumerate(RIGHT)])
+def test_right_answer_in_another_form_passes(kernel, exercise, body):
+    run, by_id = kernel
+    assert run(with_body(by_id[exercise].source, body)) is None
+    assert run(by_id[BANK[exercise][0]].source) is None
 
 
 def test_solution_passes_in_the_same_harness(kernel):
