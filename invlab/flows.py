@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
 
 from .base import InvertibleModule, SequenceINN
+from .train import fit as train_fit
 from .validate import (check_bool, check_callable, check_float, check_int, check_module,
                        check_tensor, fail_type, fail_value)
 
@@ -321,7 +323,6 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     ``x_val``; ``seconds`` is wall-clock time, ``cpu_seconds`` the process's CPU time, which
     other programs on the machine do not inflate as much).
     """
-    import time
     check_module("fit", "flow", flow, Flow, "an invlab.flows.Flow")
     check_tensor("fit", "x_train", x_train, min_dim=2, floating=True)
     if x_val is not None:
@@ -343,13 +344,13 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     with torch.no_grad():  # data-dependent initialisation (ActNorm) on a large first batch
         first = x_train[torch.randperm(n, generator=g)[:max(batch_size, min(n, 1024))]]
         flow.log_prob(preprocess(first) if preprocess else first)
-    opt = torch.optim.Adam(flow.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     hist = {"step": [], "train": [], "val": [], "best_step": 0, "best_val": float("inf")}
     best_state = None
 
     def record(step):
         nonlocal best_state
+        if step % eval_every and step != steps:
+            return
         flow.eval()
         with torch.no_grad():
             hist["step"].append(step)
@@ -362,24 +363,16 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
                     best_state = copy.deepcopy(flow.state_dict())
         flow.train()
 
-    bar = range(1, steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(bar, desc="fit")
+    def nll(idx):
+        batch = x_train[idx]
+        return flow.nll(preprocess(batch) if preprocess is not None else batch)
+
     t0, c0 = time.perf_counter(), time.process_time()
     record(0)
-    for step in bar:
-        idx = torch.randint(n, (min(batch_size, n),), generator=g)
-        batch = x_train[idx]
-        if preprocess is not None:
-            batch = preprocess(batch)
-        loss = flow.nll(batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % eval_every == 0 or step == steps:
-            record(step)
+    # the one training loop (invlab.train.fit): Adam, cosine decay, batches drawn with g
+    train_fit(flow, nll, n, steps=steps, batch_size=min(batch_size, n), lr=lr,
+              weight_decay=weight_decay, cosine=True, on_step=record, seed=None, generator=g,
+              progress=progress, desc="fit")
     hist["seconds"] = time.perf_counter() - t0
     hist["cpu_seconds"] = time.process_time() - c0
     if x_val is not None and restore_best and best_state is not None:

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .validate import check_callable, check_choice, check_float, check_int, check_module
+from .validate import check_bool, check_callable, check_choice, check_float, check_int, check_module, fail_type
 
 __all__ = ["fit"]
 
@@ -28,9 +28,12 @@ def _floats(out) -> list:
 
 def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps: Optional[int] = None,
         epochs: Optional[int] = None, batch_size: int = 256, lr: float = 1e-3,
-        optimizer: str = "adam", momentum: float = 0.9, one_cycle: bool = False,
-        pct_start: float = 0.3, max_norm: Optional[float] = None,
-        update: Optional[Callable] = None, seed: int = 0, desc: str = "training") -> torch.Tensor:
+        optimizer: str = "adam", momentum: float = 0.9, weight_decay: float = 0.0,
+        one_cycle: bool = False, pct_start: float = 0.3, cosine: bool = False,
+        max_norm: Optional[float] = None, update: Optional[Callable] = None,
+        on_step: Optional[Callable] = None, seed: Optional[int] = 0,
+        generator: Optional[torch.Generator] = None, progress: bool = True,
+        desc: str = "training") -> torch.Tensor:
     r"""Train ``model``'s parameters on mini-batches of ``n`` rows; returns the loss history.
 
     Batches: with ``steps``, each step draws ``batch_size`` row indices uniformly with
@@ -42,8 +45,11 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
     with ``L = loss(idx)`` (a 0-dim tensor, or a tuple whose first entry is the loss to
     minimise and whose other entries are only logged), the gradient norm clipped to
     ``max_norm`` when given, and a one-cycle learning rate peaking at ``lr`` when
-    ``one_cycle``. ``update(idx, optimizer) -> float | tuple`` replaces the whole step
-    (zero_grad, backward, step) when the step is the exercise; the schedule still runs.
+    ``one_cycle`` (or one cosine decay from ``lr`` to 0 when ``cosine``).
+    ``update(idx, optimizer) -> float | tuple`` replaces the whole step (zero_grad,
+    backward, step) when the step is the exercise; the schedule still runs.
+    ``on_step(k)`` is called after the k-th step (k = 1, 2, …), e.g. to record a
+    validation loss.
 
     Args:
         model: the ``nn.Module`` whose parameters are trained (put in train mode, then
@@ -51,7 +57,11 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
         loss: ``loss(idx) -> Tensor | tuple`` for a LongTensor ``idx`` of row indices.
         n: number of rows to draw from.
         steps / epochs: exactly one of them.
-        optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``).
+        optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``), with ``weight_decay``.
+        seed: ``torch.manual_seed(seed)`` first (``None``: the global RNG as it is).
+        generator: draw the row indices with this ``torch.Generator`` (on its device)
+            instead of the global RNG.
+        progress: show the progress bar.
 
     Returns:
         ``(steps, k)`` tensor of the logged values per step, or ``(epochs, k)`` of their
@@ -66,7 +76,15 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
     n = check_int("fit", "n", n, min=1)
     batch_size = check_int("fit", "batch_size", batch_size, min=1)
     lr = check_float("fit", "lr", lr, min=0, min_open=True)
+    weight_decay = check_float("fit", "weight_decay", weight_decay, min=0)
     check_choice("fit", "optimizer", optimizer, ("adam", "sgd"))
+    if one_cycle and cosine:
+        raise ValueError("fit: give at most one schedule, got one_cycle=True and cosine=True")
+    if on_step is not None:
+        check_callable("fit", "on_step", on_step, "a function on_step(k)")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        fail_type("fit", "generator", generator, "a torch.Generator or None")
+    check_bool("fit", "progress", progress)
     if (steps is None) == (epochs is None):
         raise ValueError(f"fit: give exactly one of steps and epochs, got steps={steps!r}, "
                          f"epochs={epochs!r}")
@@ -85,23 +103,24 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
         epochs = check_int("fit", "epochs", epochs, min=1)
         batches_per_epoch, rounds = (n + batch_size - 1) // batch_size, epochs
 
-    torch.manual_seed(seed)
+    if seed is not None:
+        torch.manual_seed(check_int("fit", "seed", seed, min=0))
     params = [p for p in model.parameters() if p.requires_grad]
-    dev = params[0].device if params else torch.device("cpu")
+    dev = generator.device if generator is not None else (params[0].device if params else torch.device("cpu"))
     # foreach: one vectorised update for all parameters (the same numbers as the per-tensor
     # loop, bit for bit, and a few ms less per step for the labs' many small tensors)
-    opt = (torch.optim.Adam(params, lr=lr, foreach=True) if optimizer == "adam"
-           else torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=True))
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, pct_start=pct_start,
-                                                 total_steps=rounds * batches_per_epoch)
-             if one_cycle else None)
+    opt = (torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=True) if optimizer == "adam"
+           else torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True))
+    total_steps = rounds * batches_per_epoch
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, pct_start=pct_start, total_steps=total_steps)
+             if one_cycle else torch.optim.lr_scheduler.CosineAnnealingLR(opt, total_steps) if cosine else None)
     model.train()
-    history = []
-    for _ in tqdm(range(rounds), desc=desc):
+    history, k = [], 0
+    for _ in tqdm(range(rounds), desc=desc, disable=not progress):
         if steps is not None:
-            batches = [torch.randint(n, (batch_size,), device=dev)]
+            batches = [torch.randint(n, (batch_size,), device=dev, generator=generator)]
         else:
-            order = torch.randperm(n, device=dev)
+            order = torch.randperm(n, device=dev, generator=generator)
             batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
         logged = []
         for idx in batches:
@@ -119,6 +138,9 @@ def fit(model: nn.Module, loss: Optional[Callable] = None, n: int = 1, *, steps:
             if sched is not None:
                 sched.step()
             logged.append((len(idx), values))
+            k += 1
+            if on_step is not None:
+                on_step(k)
         if steps is not None:
             history.append(logged[0][1])
         else:

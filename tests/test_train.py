@@ -1,0 +1,124 @@
+"""invlab.train.fit: the one training loop the labs share (batches, optimisers, schedules)."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from invlab.train import fit
+
+
+def _regression(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 2, generator=g)
+    Y = X @ torch.tensor([[1.0], [-2.0]]) + 0.5
+    return X, Y
+
+
+def test_steps_mode_fits_a_line_and_returns_the_loss_per_step():
+    X, Y = _regression()
+    net = nn.Linear(2, 1)
+    h = fit(net, lambda i: ((net(X[i]) - Y[i]) ** 2).mean(), len(X), steps=300, batch_size=16,
+            lr=0.05, progress=False)
+    assert h.shape == (300, 1) and h.dtype == torch.float64
+    assert h[-20:].mean() < 1e-3 < h[:5].mean()
+    assert torch.allclose(net.weight, torch.tensor([[1.0, -2.0]]), atol=0.02)
+    assert not net.training                                   # eval mode at the end
+
+
+def test_epochs_mode_visits_every_row_once_per_epoch_and_weights_the_means():
+    seen = []
+    net = nn.Linear(1, 1)
+
+    def loss(i):
+        seen.append(i.clone())
+        return net(torch.zeros(len(i), 1)).sum() * 0, float(len(i))   # logs the batch size
+    h = fit(net, loss, 10, epochs=3, batch_size=4, progress=False)
+    assert [len(i) for i in seen] == [4, 4, 2] * 3
+    for e in range(3):
+        assert sorted(torch.cat(seen[3 * e:3 * e + 3]).tolist()) == list(range(10))
+    assert h.shape == (3, 2)
+    assert torch.allclose(h[:, 1], torch.full((3,), (4 * 4 + 4 * 4 + 2 * 2) / 10, dtype=torch.float64))
+
+
+def test_seed_generator_and_the_global_rng():
+    def draws(**kw):
+        got = []
+        net = nn.Linear(1, 1)
+        fit(net, lambda i: got.append(i.clone()) or net.weight.sum() * 0, 1000, steps=3, batch_size=5,
+            progress=False, **kw)
+        return torch.cat(got)
+    assert torch.equal(draws(seed=1), draws(seed=1)) and not torch.equal(draws(seed=1), draws(seed=2))
+    a = draws(seed=None, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, draws(seed=None, generator=torch.Generator().manual_seed(7)))
+    net = nn.Linear(1, 1)
+    state = torch.get_rng_state()
+    fit(net, lambda i: net.weight.sum() * 0, 1000, steps=3, seed=None,
+        generator=torch.Generator().manual_seed(7), progress=False)
+    assert torch.equal(state, torch.get_rng_state()), "seed=None with a generator must leave the global RNG alone"
+
+
+def _lrs(**kw):
+    lrs = []
+    net = nn.Linear(1, 1)
+
+    def update(idx, opt):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()                                  # no gradients: changes nothing
+        return 0.0
+    fit(net, n=4, steps=100, update=update, lr=0.1, progress=False, **kw)
+    return lrs
+
+
+def test_schedules_one_cycle_peaks_at_lr_and_cosine_decays_to_zero():
+    assert _lrs() == [0.1] * 100
+    one = _lrs(one_cycle=True, pct_start=0.3)
+    assert max(one) == pytest.approx(0.1) and one[0] < 0.01 and one[-1] < 1e-4
+    assert abs(one.index(max(one)) - 30) <= 1
+    cos = _lrs(cosine=True)
+    assert cos[0] == pytest.approx(0.1)
+    assert cos[50] == pytest.approx(0.05 * (1 + math.cos(math.pi * 50 / 100)))
+    assert all(a >= b for a, b in zip(cos, cos[1:])) and cos[-1] < 1e-4
+
+
+def test_on_step_counts_every_step_in_both_modes():
+    for kw, total in [(dict(steps=7), 7), (dict(epochs=2, batch_size=3), 2 * 4)]:
+        calls = []
+        net = nn.Linear(1, 1)
+        fit(net, lambda i: net.weight.sum() * 0, 10, on_step=calls.append, progress=False, **kw)
+        assert calls == list(range(1, total + 1))
+
+
+def test_max_norm_clips_and_weight_decay_shrinks():
+    net = nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    w0 = net.weight.detach().clone()
+    # loss = 100·sum(w): gradient 100 per entry (norm 173); clipped to 0.5; SGD lr 1, no momentum
+    fit(net, lambda i: 100 * net.weight.sum(), 1, steps=1, lr=1.0, optimizer="sgd", momentum=0.0,
+        max_norm=0.5, progress=False)
+    assert float((w0 - net.weight.detach()).norm()) == pytest.approx(0.5, rel=1e-5)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    fit(net, lambda i: net.weight.sum() * 0, 1, steps=10, lr=0.1, optimizer="sgd", momentum=0.0,
+        weight_decay=0.5, progress=False)
+    assert torch.allclose(net.weight, torch.full((1, 3), (1 - 0.1 * 0.5) ** 10))
+
+
+@pytest.mark.parametrize("kw, exc, msg", [
+    (dict(steps=1, epochs=1), ValueError, "exactly one of steps and epochs"),
+    (dict(), ValueError, "exactly one of steps and epochs"),
+    (dict(steps=1, loss=None), ValueError, "exactly one of loss"),
+    (dict(steps=1, one_cycle=True, cosine=True), ValueError, "at most one schedule"),
+    (dict(steps=1, generator=3), TypeError, "fit: generator must be a torch.Generator"),
+    (dict(steps=1, progress="yes"), TypeError, "fit: progress"),
+    (dict(steps=0), ValueError, "fit: steps"),
+    (dict(steps=1, optimizer="lbfgs"), ValueError, "fit: optimizer"),
+    (dict(steps=1, weight_decay=-1.0), ValueError, "fit: weight_decay"),
+    (dict(steps=1, on_step=5), TypeError, "fit: on_step"),
+])
+def test_bad_arguments_are_named(kw, exc, msg):
+    net = nn.Linear(1, 1)
+    kw = {"loss": lambda i: net.weight.sum(), **kw}
+    with pytest.raises(exc, match=msg):
+        fit(net, n=4, **kw)
