@@ -60,6 +60,14 @@ BANK = {
          "sample returns the same points on every call"),
         ("z = torch.randn(dim, n)\nreturn transform.inverse(z.T).T",
          "has shape (2, 20000); expected (20000, 2)"),
+        ("z = torch.randn(n, 1).expand(n, dim)\nreturn transform.inverse(z)",     # one draw shared by the D features
+         "the D coordinates of z must be independent draws"),
+        ("z = torch.randn(1, dim).expand(n, dim)\nreturn transform.inverse(z)",   # one draw shared by the batch
+         "all 20000 samples are the same point"),
+        ("z = 0.7 * torch.randn(n, dim)\nreturn transform.inverse(z)",
+         "z ~ N(0, I) has mean 0 and variance 1 in every coordinate"),
+        ("z = torch.randn(n, dim)\nx, log_det = transform.inverse_with_log_det(z)\nreturn x + log_det[:, None]",
+         "shifted by the log-determinant"),
     ]),
     "ex3_dequantize": ("test_dequantize", [
         ("return x / levels", "add random noise"),
@@ -69,6 +77,10 @@ BANK = {
         ("return (x + 0.5 + 0.1 * torch.randn_like(x)).clamp(x, x + 0.999) / levels",
          "uniform noise on [0, 1) has mean 0.5 and variance 1/12"),
         ("return (x + torch.rand_like(x) - 0.5) / levels", "must lie in [0, 1)"),
+        ("x += torch.rand_like(x)\nreturn x / levels", "dequantize changed its input x in place"),
+        ("return x.add_(torch.rand_like(x)).div_(levels)", "dequantize changed its input x in place"),
+        ("return (x + torch.rand(x.shape[1:])) / levels", "every sample must get its own noise"),
+        ("return (x + torch.rand(1)) / levels", "every entry gets the same noise value"),
     ]),
     "ex4_bits_per_dim": ("test_bits_per_dim", [
         ("return float(-log_p_y.mean() / (dim * math.log(2)))", "the dequantisation offset (the bin width) is missing"),
@@ -119,6 +131,8 @@ def test_every_exercise_has_at_least_three_mistakes():
 
 # right answers in another form: each must pass its graded cell
 RIGHT = [
+    ("ex2_sample", "return transform.inverse(torch.randn(dim, n).T)"),   # a transposed view: still N(0, I)
+    ("ex3_dequantize", "y = x.clone()\ny += torch.rand_like(y)\nreturn y / levels"),   # in place on a copy
     ("ex4_bits_per_dim", "import numpy as np\n"      # a NumPy float64 is a float
      "return (-log_p_y.mean().item() + dim * np.log(levels)) / (dim * np.log(2))"),
 ]

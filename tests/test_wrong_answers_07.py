@@ -128,6 +128,18 @@ CASES = {
         "ex2_block_backward", "test_block_backward",
         BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("list(grads[1:])", "[]")),
         "grad_params should hold one gradient per tensor in block.parameters()"),
+    "block_backward: parameter gradients in reverse order": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("list(grads[1:])", "list(grads[1:])[::-1]")),
+        "in the order of list(block.parameters())"),
+    "block_backward: returns (grad_x, x, grad_params)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("return x.detach(), grads[0],", "return grads[0], x.detach(),")),
+        "the return order is (x, grad_x, grad_params)"),
+    "block_backward: create_graph=True (the gradients keep a graph)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("params, grad_y)", "params, grad_y, create_graph=True)")),
+        "the gradients must not keep a graph"),
     # ---- exercise 3: gradient_check
     "gradient_check: blocks in forward order": (
         "ex3_gradient_check", "test_gradient_check", gc(order="blocks"),
