@@ -186,6 +186,7 @@ def test_stochastic_estimators_are_within_3_standard_errors(estimator, probe):
         est = logdet.power_series_log_det(g, xs, n_terms=30, probe=probe, generator=gen)
     else:
         est = logdet.russian_roulette_log_det(g, xs, probe=probe, generator=gen)
+    est = est.detach()
     se = float(est.std()) / math.sqrt(len(est))
     assert abs(float(est.mean()) - exact) <= 3 * se, (float(est.mean()), exact, se)
     assert float(est.std()) > 1e-3      # it is a random estimate
