@@ -393,7 +393,7 @@ def fixed_point_inverse(g, y: torch.Tensor, rtol: float = 1e-5, max_iterations: 
             done = (step <= floor) | ((bound <= rtol * scale) & (k > 1))
             if bool(done.all()):
                 return x, k
-    worst = float((step / y_norm.clamp_min(1e-300)).max())
+    worst = float((step / y_norm.detach().clamp_min(1e-300)).max())
     raise ConvergenceError(
         f"{owner}: the fixed-point iteration x ← y − g(x) did not converge in "
         f"{max_iterations} iterations (relative step {worst:.2e}, tolerance rtol = {rtol:.0e}); "
