@@ -14,7 +14,7 @@ and invlab once and forks one child per mutant, which re-executes the target mod
 the mutation (classes keep their identity, names imported elsewhere are updated) and runs
 the test subset: a mutant costs its tests, not the imports.
 
-    PYTHONPATH=$PWD python benchmarks/mutation.py [--target base|checks|metrics] [--out FILE]
+    PYTHONPATH=$PWD python benchmarks/mutation.py [--target base|checks|train|metrics] [--out FILE]
 
 Prints killed / survived per target and each survivor with its line, and writes the
 details as JSON (default: /tmp/invlab-mutation.json). Nothing is written in the repository.
@@ -41,6 +41,8 @@ TARGETS = {
     "base": ("invlab/base.py", ["tests/test_base.py", "tests/test_checks.py", "tests/test_contract.py",
                                 "-k", "not test_contract or ActNorm or Permutation"]),
     "checks": ("invlab/checks.py", ["tests/test_checks.py"]),
+    "train": ("invlab/train.py", ["tests/test_train.py", "tests/test_flows.py", "-k",
+                                  "test_train or fit"]),
     "metrics": ("invlab/bijections/metrics.py",
                 ["tests/test_bijections.py", "tests/test_validation.py", "-k",
                  "roundtrip_match or noise or one_bad_row or bijective_is_not or decode_pred or "
