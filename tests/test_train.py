@@ -116,9 +116,60 @@ def test_max_norm_clips_and_weight_decay_shrinks():
     (dict(steps=1, optimizer="lbfgs"), ValueError, "fit: optimizer"),
     (dict(steps=1, weight_decay=-1.0), ValueError, "fit: weight_decay"),
     (dict(steps=1, on_step=5), TypeError, "fit: on_step"),
+    (dict(steps=1, loss=5), TypeError, "fit: loss"),
+    (dict(steps=1, loss=None, update="step"), TypeError, "fit: update"),
+    (dict(steps=1, lr=0.0), ValueError, "fit: lr"),
+    (dict(steps=1, max_norm=0.0), ValueError, "fit: max_norm"),
+    (dict(epochs=0), ValueError, "fit: epochs"),
+    (dict(steps=1, batch_size=0), ValueError, "fit: batch_size"),
 ])
 def test_bad_arguments_are_named(kw, exc, msg):
     net = nn.Linear(1, 1)
     kw = {"loss": lambda i: net.weight.sum(), **kw}
     with pytest.raises(exc, match=msg):
         fit(net, n=4, **kw)
+    with pytest.raises(TypeError, match="fit: model must be"):
+        fit(lambda x: x, lambda i: net.weight.sum(), 4, steps=1)
+
+
+def test_the_smallest_legal_values_run():
+    net = nn.Linear(1, 1)
+    h = fit(net, lambda i: net(torch.ones(len(i), 1)).sum(), 1, epochs=1, batch_size=1, progress=False)
+    assert h.shape == (1, 1)
+
+
+@pytest.mark.parametrize("n, batch_size", [(9, 3), (10, 3), (10, 4)])
+def test_epoch_schedules_end_on_the_last_batch(n, batch_size):
+    """total steps = epochs · ceil(n / batch_size): the cosine reaches 0 exactly at the last batch
+    (a wrong count leaves it short of 0, or runs past T_max where it rises again)."""
+    lrs = []
+    net = nn.Linear(1, 1)
+
+    def update(idx, opt):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        return 0.0
+    fit(net, n=n, epochs=2, batch_size=batch_size, update=update, lr=0.1, cosine=True, progress=False)
+    per_epoch = -(-n // batch_size)
+    assert len(lrs) == 2 * per_epoch
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert lrs[-1] == pytest.approx(0.05 * (1 + math.cos(math.pi * (len(lrs) - 1) / len(lrs))))
+
+
+def test_train_mode_during_fit_eval_after_and_the_progress_bar_on_stderr(capfd):
+    net = nn.Sequential(nn.Linear(1, 1), nn.Dropout(0.0)).eval()
+    modes = []
+    fit(net, lambda i: modes.append(net.training) or net(torch.ones(1, 1)).sum(), 4, steps=3, progress=False)
+    assert modes == [True] * 3 and not net.training
+    assert capfd.readouterr().err == ""                   # progress=False: nothing on stderr
+    fit(net, lambda i: net(torch.ones(1, 1)).sum(), 4, steps=3, desc="bar")
+    assert "bar" in capfd.readouterr().err                # the bar (tqdm.auto, stderr outside notebooks)
+
+
+def test_seed_defaults_to_zero():
+    def draws(**kw):
+        got = []
+        net = nn.Linear(1, 1)
+        fit(net, lambda i: got.append(i.clone()) or net.weight.sum() * 0, 1000, steps=2, progress=False, **kw)
+        return torch.cat(got)
+    assert torch.equal(draws(), draws(seed=0))
