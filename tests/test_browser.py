@@ -184,7 +184,17 @@ def save(lab, driver, path):
     _menu(driver, "File", "docmanager:save")
     _wait("the notebook to be saved",
           lambda: lab.api(f"contents/{path}?content=0")["last_modified"] != before, 30)
-    return nbformat.read(lab.work / path, as_version=4)
+    # last_modified can change while the file is still being written (seen once in a fresh-clone .ci/run: an
+    # empty file): read it once it parses
+    return _wait("the saved notebook to be complete on disk", lambda: _read_notebook(lab.work / path), 30,
+                 every=0.2)
+
+
+def _read_notebook(file):
+    try:
+        return nbformat.read(file, as_version=4)
+    except ValueError:                   # nbformat.reader.NotJSONError is one
+        return None
 
 
 def screenshot(driver, name):
