@@ -7,8 +7,9 @@ counts anything on stderr as a failure).
 """
 from __future__ import annotations
 
+import contextlib
 from numbers import Real
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -17,7 +18,8 @@ from .base import InvertibleModule, is_invertible
 from .validate import check_callable, check_float, fail_type, fail_value
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
-           "check_equal", "check_invertible", "check_between", "count_torch_calls", "passed"]
+           "check_equal", "check_invertible", "check_between", "count_torch_calls", "explain_errors",
+           "passed"]
 
 
 class CheckFailed(AssertionError):
@@ -236,6 +238,39 @@ class count_torch_calls(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         self.calls += 1
         return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default: str = ""):
+    """Run the student's code inside ``with explain_errors(...):``; a ``RuntimeError`` it
+    raises (torch's shape, device and autograd errors) becomes a :class:`CheckFailed`
+    that names ``call``, quotes the first line of torch's message, and adds the hint of
+    the first key of ``hints`` found in that message (else ``default``):
+    ``"{call} fails ({torch's first line}): {hint}"``. ``NotImplementedError`` (an
+    exercise not written yet) and other exceptions pass through unchanged.
+
+    >>> try:
+    ...     with explain_errors("f(x)", {"must match the size": "add tensors of one shape"}):
+    ...         torch.ones(2) + torch.ones(3)
+    ... except CheckFailed as e:
+    ...     print(e)
+    f(x) fails (The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0): add tensors of one shape
+    """
+    _text("explain_errors", "call", call)
+    _text("explain_errors", "default", default)
+    hints = dict(hints or {})
+    for key, hint in hints.items():
+        _text("explain_errors", "hints", key)
+        _text("explain_errors", "hints", hint)
+    try:
+        yield
+    except NotImplementedError:          # a RuntimeError too: the exercise is not written yet
+        raise
+    except RuntimeError as err:
+        text = str(err)
+        first = text.splitlines()[0] if text else type(err).__name__
+        hint = next((h for key, h in hints.items() if key in text), default)
+        raise CheckFailed(f"{call} fails ({first})" + (f": {hint}" if hint else "")) from None
 
 
 def passed(what: str) -> None:

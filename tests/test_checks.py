@@ -269,3 +269,30 @@ def test_tolerances_at_their_edges():
     checks.check_between("v", 1.0, low=1.0, high=1.0)                     # low = high is allowed
     with fails(r"^x is not close to the expected values: the largest difference is 0\.5$"):
         checks.check_close("x", torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.5]))
+
+
+def test_explain_errors_names_the_call_quotes_torch_and_picks_the_hint():
+    from invlab.checks import explain_errors
+    with pytest.raises(checks.CheckFailed) as e:
+        with explain_errors("f(x)", {"no such": "never", "must match the size": "one shape please"}):
+            torch.ones(2) + torch.ones(3)
+    msg = str(e.value)
+    assert msg.startswith("f(x) fails (The size of tensor a (2) must match") and msg.endswith("): one shape please")
+    assert e.value.__suppress_context__                     # no torch traceback chained under it
+    with pytest.raises(checks.CheckFailed, match=r"^g\(x\) fails \(boom\): look here$"):
+        with explain_errors("g(x)", {"other": "no"}, default="look here"):
+            raise RuntimeError("boom\nsecond line")
+    with pytest.raises(checks.CheckFailed, match=r"^h fails \(RuntimeError\)$"):
+        with explain_errors("h"):
+            raise RuntimeError()
+    with pytest.raises(NotImplementedError):                     # a blank exercise stays a blank exercise
+        with explain_errors("k", default="hint"):
+            raise NotImplementedError()
+    with pytest.raises(ValueError, match="not a torch error"):   # other errors pass through untouched
+        with explain_errors("k"):
+            raise ValueError("not a torch error")
+    with explain_errors("fine"):                                  # no error: nothing happens
+        pass
+    with pytest.raises(TypeError, match="explain_errors: hints"):
+        with explain_errors("f", {"key": 3}):
+            pass

@@ -286,7 +286,8 @@ MISTAKES = [
     ("02", "ex4_train_step", "test_train_step", "inverse loss under torch.no_grad",
      [("    loss_inv = F.mse_loss(inn.inverse(y), x)\n",
        "    with torch.no_grad():\n        loss_inv = F.mse_loss(inn.inverse(y), x)\n")],
-     r"backward\(\) was called on a loss without gradients .*compute both losses, the inverse one too, with gradients"),
+     r"train_step fails \(.*does not require grad.*\): backward\(\) was called on a loss without gradients; "
+     r"compute both losses, the inverse one too, with gradients"),
     ("02", "ex4_train_step", "test_train_step", "inverse loss detached",
      [("loss_inv = F.mse_loss(inn.inverse(y), x)", "loss_inv = F.mse_loss(inn.inverse(y), x).detach()")],
      r"backward\(\) was called on a loss without gradients"),

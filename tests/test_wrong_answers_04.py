@@ -36,7 +36,7 @@ BANK = {
          "the data → latent direction"),
         ("z, log_det = transform.forward_with_log_det(x)\n"     # images: z never flattened
          "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
-         "fails on images x of shape (5, 1, 4, 4)"),
+         "on images x of shape (5, 1, 4, 4) fails ("),
         ("z, log_det = transform.forward_with_log_det(x)\n"     # images: D = x.shape[1] = C
          "return -0.5 * (z.flatten(1) ** 2).sum(1) - 0.5 * x.shape[1] * math.log(2 * math.pi) + log_det",
          "D counts every entry of one sample"),
