@@ -32,6 +32,8 @@ from typing import Iterable, List, Optional
 
 import nbformat
 
+from course import notebook
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 LABS = ROOT / "labs"
@@ -113,7 +115,6 @@ def colab_url(repo: str, lab_name: str, branch: str = "main") -> str:
     return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/labs/{lab_name}.ipynb"
 
 
-_REPO_LINE = re.compile(r'^REPO_URL = "[^"]*"', re.M)  # a comment may follow
 _COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]*?/labs/(\w+)\.ipynb")
 
 
@@ -121,7 +122,7 @@ def apply_repository(nb: nbformat.NotebookNode, repo: str) -> bool:
     """Write ``repo`` into the install cell and the Colab badge; True if anything changed."""
     changed = False
     for cell in nb.cells:
-        new = _REPO_LINE.sub(f'REPO_URL = "{repo}"', cell.source)
+        new = notebook.apply_repo(cell.source, repo)
         new = _COLAB_LINK.sub(lambda m: colab_url(repo, m.group(1)), new)
         if new != cell.source:
             cell.source, changed = new, True

@@ -8,8 +8,8 @@ The names students use are re-exported here::
 """
 from .base import (InvertibleModule, SequenceINN, VolumePreserving, exact_log_det, is_invertible,
                    randomize_, relative_error)
-from .env import (device, in_colab, is_offline, one_cpu_thread, seed_everything, setup,
-                  warnings_to_stdout)
+from .env import (device, elapsed, in_colab, is_offline, one_cpu_thread, seed_everything, setup,
+                  stopwatch, warnings_to_stdout)
 from .squeeze import Psi, psi, psi_inverse
 from .revnet import IRevNet, PlainNet, RevBlock, conv_relu, merge_channels, split_channels
 from .coupling import (ActNorm, AdditiveCoupling, AffineCoupling, InvertibleConv1x1,
@@ -29,8 +29,8 @@ __version__ = "0.1.0"
 __all__ = [
     "InvertibleModule", "SequenceINN", "VolumePreserving", "exact_log_det", "is_invertible",
     "randomize_", "relative_error",
-    "device", "in_colab", "is_offline", "one_cpu_thread", "seed_everything", "setup",
-    "warnings_to_stdout",
+    "device", "elapsed", "in_colab", "is_offline", "one_cpu_thread", "seed_everything", "setup",
+    "stopwatch", "warnings_to_stdout",
     "Psi", "psi", "psi_inverse",
     "IRevNet", "PlainNet", "RevBlock", "conv_relu", "merge_channels", "split_channels",
     "ActNorm", "AdditiveCoupling", "AffineCoupling", "InvertibleConv1x1", "InvertibleLinear",

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import random
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -14,9 +15,10 @@ import torch
 from .validate import check_bool, check_choice, check_int, fail_type
 
 __all__ = ["setup", "device", "in_colab", "seed_everything", "is_offline", "one_cpu_thread",
-           "warnings_to_stdout"]
+           "warnings_to_stdout", "stopwatch", "elapsed"]
 
 _announced: set = set()
+_t_setup = time.perf_counter()  # reset by setup(): the start of the lab
 
 
 def device(verbose: bool = True) -> torch.device:
@@ -125,12 +127,42 @@ def warnings_to_stdout() -> None:
     warnings.showwarning = show
 
 
+class stopwatch:
+    """Wall-clock seconds of a ``with`` block: the one timer of the labs.
+
+    >>> with stopwatch() as sw:
+    ...     _ = sum(range(1000))
+    >>> 0 <= sw.seconds < 1
+    True
+    """
+
+    def __enter__(self) -> "stopwatch":
+        self.seconds = 0.0
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._t0
+
+
+def elapsed() -> float:
+    """Seconds since the last :func:`setup` (a lab's run time so far).
+
+    >>> setup(0, verbose=False).type in {"cpu", "cuda", "mps"}
+    True
+    >>> 0 <= elapsed() < 60
+    True
+    """
+    return time.perf_counter() - _t_setup
+
+
 def setup(seed: int = 0, one_thread: bool = True, verbose: bool = True) -> torch.device:
     """Everything a lab's setup cell needs, in one call; returns the device.
 
     * picks the device (:func:`device`: cuda → mps → cpu, ``INVLAB_DEVICE`` overrides);
     * seeds Python, NumPy and torch (:func:`seed_everything`);
     * prints warnings on stdout (:func:`warnings_to_stdout`: nbgrader scores stderr 0);
+    * starts the lab's clock (:func:`elapsed`);
     * on a CPU, runs torch on one thread (``one_thread=True``): the labs' models are
       small, and on a busy 2-core machine two threads ran them 5–20× slower. Call
       ``torch.set_num_threads(n)`` afterwards for a cell that multiplies big matrices.
@@ -141,6 +173,8 @@ def setup(seed: int = 0, one_thread: bool = True, verbose: bool = True) -> torch
     check_int("setup", "seed", seed, min=0)
     check_bool("setup", "one_thread", one_thread)
     check_bool("setup", "verbose", verbose)
+    global _t_setup
+    _t_setup = time.perf_counter()
     seed = seed_everything(seed)
     dev = device(verbose=verbose)
     warnings_to_stdout()
