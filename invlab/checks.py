@@ -8,6 +8,8 @@ counts anything on stderr as a failure).
 from __future__ import annotations
 
 import contextlib
+import inspect
+import textwrap
 from numbers import Real
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -19,7 +21,7 @@ from .validate import check_callable, check_float, fail_type, fail_value
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
            "check_equal", "check_invertible", "check_between", "count_torch_calls", "explain_errors",
-           "passed"]
+           "own_work", "passed"]
 
 
 class CheckFailed(AssertionError):
@@ -271,6 +273,53 @@ def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default
         first = text.splitlines()[0] if text else type(err).__name__
         hint = next((h for key, h in hints.items() if key in text), default)
         raise CheckFailed(f"{call} fails ({first})" + (f": {hint}" if hint else "")) from None
+
+
+@contextlib.contextmanager
+def own_work(lab: str, exercise: str, *answers):
+    """The student's code run inside the block may not use the course's own answer to
+    ``exercise`` of ``lab`` (:data:`invlab.answers.REFERENCES`, the grader's table too).
+
+    ``answers``: the student's functions or classes for this exercise. Their source is
+    read (an alias made in any cell counts), and while the block runs the course's
+    versions are armed, so a call made however it was written is caught. Fails with the
+    grader's own words (:func:`invlab.answers.message`). Compute expected values outside
+    the block.
+
+    >>> from invlab import mmd
+    >>> def mmd2_unbiased(x, y):
+    ...     return mmd.mmd2_unbiased(x, y)
+    >>> with own_work("03", "ex2_mmd", mmd2_unbiased):
+    ...     mmd2_unbiased(torch.zeros(3, 1), torch.ones(3, 1))
+    Traceback (most recent call last):
+    ...
+    invlab.checks.CheckFailed: mmd2_unbiased calls the course's own implementation (invlab.mmd.mmd2_unbiased); this exercise asks you to write it yourself, so it scores 0
+    """
+    from . import answers as _answers
+    names = _answers.names_for(lab, exercise)
+    what = ", ".join(sorted(getattr(a, "__name__", "") for a in answers if getattr(a, "__name__", ""))) or exercise
+    wanted = {id(o): n for n in names if (o := _answers.resolve(n)) is not None}
+    found = []
+    for obj in answers:
+        try:
+            source = inspect.getsource(obj)
+        except (OSError, TypeError):
+            continue
+        known = {k: n for k, v in getattr(obj, "__globals__", vars(inspect.getmodule(obj) or object)).items()
+                 if (n := wanted.get(id(v))) is not None}
+        known.update({k: v.__name__ for k, v in getattr(obj, "__globals__", {}).items()
+                      if inspect.ismodule(v) and v.__name__.split(".")[0] == "invlab"})
+        found += _answers.scan(textwrap.dedent(source), names, known)
+    used: list = []
+    try:
+        with _answers.tripwire(names) as used:
+            yield
+    except _answers.ReferenceUsed:
+        pass
+    finally:
+        hits = sorted(set(found) | set(used))
+        if hits:  # replaces whatever the student's code raised after the call
+            raise CheckFailed(_answers.message(what, hits)) from None
 
 
 def passed(what: str) -> None:
