@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ SOLUTIONS = ROOT / "solutions"
 LABS = ROOT / "labs"
 
 __all__ = ["markdown", "code", "solution", "graded", "new_notebook", "lab_notebooks",
-           "find_lab", "repository_url", "colab_url", "apply_repository", "run_nbgrader",
+           "find_lab", "repository_url", "colab_url", "apply_repository", "run_nbgrader", "kill_live",
            "make_course", "build_labs", "stale_labs"]
 
 
@@ -130,16 +131,52 @@ def apply_repository(nb: nbformat.NotebookNode, repo: str) -> bool:
 
 
 # ---------------------------------------------------------------- nbgrader
+_LIVE: set = set()  # process groups of the nbgrader runs under way in this process
+
+
+def kill_live(*_) -> None:
+    """Kill every nbgrader run this process started (and so their kernels)."""
+    for pgid in list(_LIVE):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _die_with_parent():  # Linux: nbgrader (and so its kernel) ends when its parent is killed
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def run_nbgrader(course: Path, *args: str, timeout: Optional[float] = None,
                  extra_env: Optional[dict] = None) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in the course directory ``course`` (this Python's nbgrader)."""
+    """Run ``nbgrader ARGS`` in the course directory ``course`` (this Python's nbgrader): the
+    one nbgrader launcher of the course (building labs and grading alike).
+
+    nbgrader runs in a process group of its own that dies with this process; on a timeout
+    or Ctrl-C the whole group (nbgrader and its kernel) is killed before the error rises.
+    """
     env = dict(os.environ)
     # nbgrader shells out to `alembic`, which lives beside this interpreter.
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(extra_env or {})
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
-    return subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    _LIVE.add(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:  # timeout, Ctrl-C: nbgrader and its kernel go together
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    finally:
+        _LIVE.discard(proc.pid)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def make_course(course: Path, sources: Iterable[Path], repo: Optional[str] = None) -> List[str]:

@@ -21,6 +21,8 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 
 import nbformat
 
+from course.referee import strip_markers
+
 __all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "strip_hidden", "hidden_lines", "sanitize",
            "failure_message", "render_html"]
 
@@ -63,7 +65,7 @@ def sanitize(nb: nbformat.NotebookNode, hidden: Set[str]) -> nbformat.NotebookNo
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
-        cell.source = strip_hidden(cell.source)
+        cell.source = strip_markers(strip_hidden(cell.source))
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 frames = []

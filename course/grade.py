@@ -29,7 +29,6 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -86,12 +85,14 @@ def _parse_shard(text: str) -> Tuple[int, int]:
 
 # ---------------------------------------------------------------- the gradebook CSV
 def _header(points: Dict[str, float]) -> List[str]:
-    return ["student", *points, "total", "max", "status"]
+    from course.autograde import FLAGS
+    return ["student", *points, "total", "max", *FLAGS]
 
 
 def _row(res, points: Dict[str, float]) -> List[str]:
+    flags = res.flags()
     return [res.student, *(f"{res.scores[g]:g}" for g in points), f"{res.total:g}",
-            f"{sum(points.values()):g}", res.status]
+            f"{sum(points.values()):g}", *flags.values()]
 
 
 def _read_csv(path: Path) -> Tuple[List[str], Dict[str, List[str]]]:
@@ -154,13 +155,22 @@ def _safe_to_deny(path: Path) -> bool:
 # ---------------------------------------------------------------- grading a class
 def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
           source: Path = SOLUTIONS, log=print, jobs: int = 1, shard: Optional[Tuple[int, int]] = None,
-          resume: bool = False, memory_mb: int = 8192) -> list:
+          resume: bool = False, memory_mb: int = 8192, sandbox: str = "auto", cpu_seconds: int = 3600) -> list:
     """Grade the submissions; each row and feedback page is saved as soon as it is ready.
 
+    ``sandbox``: ``auto`` (the operating-system sandbox where it can start, else the Python
+    fallback with a warning), ``os`` or ``python`` (:func:`course.sandbox.choose`).
     Returns the results of the students graded in this run (not those kept by ``resume``).
     """
     from course import autograde
+    from course import sandbox as sandboxes
     _require_nbgrader()
+    try:
+        mode, warning = sandboxes.choose(sandbox)
+    except ValueError as err:
+        raise GradingError(str(err)) from None
+    if warning:
+        print(warning, file=sys.stderr)
     master_path = _find_master(lab, Path(source))
     name = master_path.stem
     subs = find_submissions(Path(submissions), name)
@@ -180,7 +190,7 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
     if resume and out_csv.exists():
         old_header, rows = _read_csv(out_csv)
         if old_header and old_header != header:
-            raise GradingError(f"{out_csv} has other columns than lab {name} ({', '.join(old_header[1:-3])}): "
+            raise GradingError(f"{out_csv} has other columns than lab {name} ({', '.join(c for c in old_header[1:] if c in points) or 'other columns'}): "
                                "resume with its own --lab, or write to another --out")
         rows = {s: r for s, r in rows.items() if s in subs}
         log(f"resuming: {len(rows)} of {len(subs)} students already in {out_csv}")
@@ -195,7 +205,7 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
     results = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="invlab-grade-") as tmp:
-        master = autograde.prepare(master_path, Path(tmp), timeout, memory_mb, deny)
+        master = autograde.prepare(master_path, Path(tmp), timeout, memory_mb, deny, mode, cpu_seconds)
 
         def save(res):
             if res.feedback is not None:
@@ -204,8 +214,8 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
             rows[res.student] = _row(res, points)
             _write_csv(out_csv, header, rows)  # saved before the next student starts
             results.append(res)
-            log(f"{res.student}: {res.total:g} / {sum(points.values()):g} ({res.status}) "
-                f"[{res.seconds:.1f} s]")
+            log(f"{res.student}: {res.total:g} / {sum(points.values()):g} ({res.status}"
+                + (f": {res.note}" if res.note else "") + f") [{res.seconds:.1f} s]")
 
         if jobs <= 1:
             try:
@@ -216,25 +226,26 @@ def grade(submissions: Path, lab: str, out_csv: Path, timeout: float = 120.0,
                 _interrupted(log, results, len(todo), out_csv)
                 raise
         else:
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=autograde._worker_init)
-            pending = {pool.submit(autograde.grade_student, master, sid, subs[sid], Path(tmp), labs)
-                       for sid in todo}
+            import multiprocessing
+            args = [(master, sid, subs[sid], Path(tmp), labs) for sid in todo]
+            pool = multiprocessing.get_context("fork").Pool(jobs, initializer=autograde.worker_init)
             try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        save(fut.result())
+                for res in pool.imap_unordered(_grade_one, args):
+                    save(res)
             except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                for proc in list((pool._processes or {}).values()):
-                    proc.terminate()  # the worker's SIGTERM handler takes its nbgrader down
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.terminate()  # each worker's SIGTERM handler takes its nbgrader down
+                pool.join()
                 _interrupted(log, results, len(todo), out_csv)
                 raise
-            pool.shutdown()
+            pool.close()
+            pool.join()
     log(f"{len(results)} students graded in {time.perf_counter() - t0:.1f} s")
     return results
+
+
+def _grade_one(args):
+    from course import autograde
+    return autograde.grade_student(*args)
 
 
 def _interrupted(log, results, n, out_csv) -> None:
@@ -317,13 +328,18 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="keep the students already in --out")
     ap.add_argument("--memory-mb", type=int, default=8192,
                     help="address-space cap of each student's kernel, MiB (0: none)")
+    ap.add_argument("--cpu-seconds", type=int, default=3600,
+                    help="CPU-time cap of each student's kernel, seconds (0: none)")
+    ap.add_argument("--sandbox", choices=("auto", "os", "python"), default="auto",
+                    help="auto: bubblewrap where it can start, else the Python audit hook (with a warning)")
     args = ap.parse_args(argv)
     try:
         if args.jobs < 1:
             raise GradingError(f"--jobs must be ≥ 1, got {args.jobs}")
         shard = _parse_shard(args.shard) if args.shard else None
         results = grade(args.submissions, args.lab, args.out, args.timeout, args.source,
-                        jobs=args.jobs, shard=shard, resume=args.resume, memory_mb=args.memory_mb)
+                        jobs=args.jobs, shard=shard, resume=args.resume, memory_mb=args.memory_mb,
+                        sandbox=args.sandbox, cpu_seconds=args.cpu_seconds)
     except GradingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
