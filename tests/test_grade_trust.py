@@ -6,54 +6,52 @@ of hidden tests and feedback pages live in test_grade.py beside its shared fixtu
 import csv
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import nbformat
 import pytest
 
-from course import build, grade
+from course import build, grade, hostile, sandbox
 from notebooks import ROOT, nbgrader_meta
 
-SETUP = "import torch\nimport invlab\nfrom invlab import checks"
-SPLIT = ("def split_channels(x):\n    # BEGIN SOLUTION\n    c = x.shape[1]\n"
-         "    return x[:, : c // 2], x[:, c // 2 :]\n    # END SOLUTION")
-TEST_SPLIT = ("x = torch.randn(2, 4, 3, 3)\na, b = split_channels(x)\n"
-              "checks.check_equal('split_channels(x)[0]', a, x[:, :2])\n"
-              "### BEGIN HIDDEN TESTS\nz_secret = torch.randn(1, 6, 2, 2)\n"
-              "checks.check_equal('split_channels(z)[1] for a hidden z', split_channels(z_secret)[1], z_secret[:, 3:])\n"
-              "### END HIDDEN TESTS\nchecks.passed('split_channels')")
-LABEL = "def label(n):\n    # BEGIN SOLUTION\n    return 'even' if n % 2 == 0 else 'odd'\n    # END SOLUTION"
-TEST_LABEL = ("checks.check_equal('label(2)', label(2), 'even')\n### BEGIN HIDDEN TESTS\n"
-              "checks.check_equal('label(7) in the hidden_label_test', label(7), 'odd')\n"
-              "### END HIDDEN TESTS\nchecks.passed('label')")
+demo_lab, student = hostile.demo_lab, hostile.student
+OS_SANDBOX, WHY_NOT = sandbox.os_sandbox()
+SANDBOX = "os" if OS_SANDBOX else "python"   # CI installs bubblewrap: the OS path is what it tests
+needs_os = pytest.mark.skipif(not OS_SANDBOX, reason=f"no operating-system sandbox here: {WHY_NOT}")
 
 
-def demo_lab():
-    nb = build.new_notebook([
-        build.code(SETUP, "setup"),
-        build.solution(SPLIT, "ex_split"), build.graded(TEST_SPLIT, "test_split", 2),
-        build.solution(LABEL, "ex_label"), build.graded(TEST_LABEL, "test_label", 1)])
-    nb.metadata["invlab"] = {"forbidden": {"ex_split": ["invlab.revnet.split_channels"]}}
-    return nb
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts who connects (a submission must not)."""
 
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port, self.connections, self._stop = self.sock.getsockname()[1], [], False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
-def student(split_body=None, label_body=None, edit=None):
-    """The demo lab as a student hands it in: the given bodies in the exercise cells."""
-    nb = demo_lab()
-    for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid == "ex_split":
-            cell.source = split_body if split_body is not None else "def split_channels(x):\n    c = x.shape[1]\n    return x[:, : c // 2], x[:, c // 2 :]"
-        if gid == "ex_label":
-            cell.source = label_body if label_body is not None else "def label(n):\n    return 'even' if n % 2 == 0 else 'odd'"
-    if edit:
-        edit(nb)
-    return nb
+    def _serve(self):
+        while not self._stop:
+            try:
+                conn, addr = self.sock.accept()
+                self.connections.append(addr)
+                conn.close()
+            except OSError:
+                continue
 
+    def close(self):
+        self._stop = True
+        self.thread.join()
+        self.sock.close()
 
 ALWAYS_TRUE = """class Yes:
     def __eq__(self, other): return True
@@ -117,9 +115,11 @@ def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
     src, subs, out = base / "src", base / "subs", base / "out"
     other = base / "last_year"  # another run's gradebook, outside everything this run denies
-    for d in (src, subs, out, other):
+    outside = base / "grader_owned"  # a folder of the grader's where nothing may appear
+    for d in (src, subs, out, other, outside):
         d.mkdir()
     (other / "grades.csv").write_text("student,total\n")
+    listener = Listener()
     nbformat.write(demo_lab(), src / "00_demo.ipynb")
     class_ = {
         "good": student(),
@@ -132,6 +132,9 @@ def demo(tmp_path_factory):
         "hog": student(HOG),
         "deleter": student(edit=_drop_test_label),
         "renamer": student(edit=_rename_test_split),
+        **hostile.demo_class({"master": str(src / "00_demo.ipynb"), "csv": str(out / "grades.csv"),
+                              "other": str(other / "grades.csv"), "outside": str(outside),
+                              "port": listener.port, "pid": os.getpid()}),
     }
     for cell in class_["blank"].cells:  # the blank lab: solutions replaced by raise
         if nbgrader_meta(cell).get("solution"):
@@ -139,17 +142,19 @@ def demo(tmp_path_factory):
     for name, nb in class_.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
     proc = _run(subs, "--lab", "00", "--out", out / "grades.csv", "--timeout", "60", "--source", src,
-                "--jobs", "2", "--memory-mb", "6000")
+                "--jobs", "2", "--memory-mb", "6000", "--sandbox", SANDBOX)
+    listener.close()
     assert proc.returncode == 0, proc.stderr[-3000:]
     # the snoop aims at this gradebook by name, and at another run's: the sandbox keeps both out
     text = (out / "grades.csv").read_text()
-    return {"src": src, "subs": subs, "out": out, "csv": out / "grades.csv", "text": text, "other": other}, \
-        _rows(out / "grades.csv"), proc.stdout
+    return {"src": src, "subs": subs, "out": out, "csv": out / "grades.csv", "text": text, "other": other,
+            "outside": outside, "connections": listener.connections}, _rows(out / "grades.csv"), proc.stdout
 
 
 def test_right_answer_full_marks_blank_zero(demo):
     _, rows, _ = demo
     assert float(rows["good"]["total"]) == 3 and rows["good"]["status"] == "graded", rows["good"]
+    assert rows["good"]["tampered"] == "" and rows["good"]["sandbox"] == SANDBOX
     assert float(rows["blank"]["total"]) == 0
 
 
@@ -158,7 +163,7 @@ def test_calling_the_reference_answer_scores_zero_with_a_note(demo):
     for who in ("cheat", "cheat_alias"):
         r = rows[who]
         assert float(r["test_split"]) == 0 and float(r["test_label"]) == 1, r  # other exercises still count
-        assert "reference answer called, set to 0: test_split" in r["status"]
+        assert r["reference_calls"] == "test_split" and r["status"] == "graded", r
         page = (paths["out"] / "feedback" / f"{who}.html").read_text()
         assert "calls the course&#x27;s own implementation" in page or "calls the course's own implementation" in page
 
@@ -178,7 +183,7 @@ def test_sandbox_keeps_network_files_and_shell_out(demo):
     assert (paths["other"] / "grades.csv").read_text() == "student,total\n"
     assert not (paths["other"] / "grades.csv.new").exists()
     assert set(rows) == {"good", "blank", "cheat", "cheat_alias", "always_true", "snoop", "hog", "deleter",
-                         "renamer"}  # the snoop's forged row is not in the gradebook
+                         "renamer", *hostile.NATIVE, *hostile.CHECKS}  # the snoop's forged row is not in it
     assert float(rows["snoop"]["total"]) == 3  # blocked attempts cost nothing when the code is right
 
 
@@ -190,9 +195,42 @@ def test_memory_cap_stops_a_huge_allocation(demo):
 
 def test_deleted_or_renamed_graded_cell_scores_zero_and_is_flagged(demo):
     rows = demo[1]
-    assert float(rows["deleter"]["test_label"]) == 0 and "missing or renamed: test_label" in rows["deleter"]["status"]
+    assert float(rows["deleter"]["test_label"]) == 0 and rows["deleter"]["missing_cells"] == "test_label"
     assert float(rows["deleter"]["test_split"]) == 2
-    assert float(rows["renamer"]["test_split"]) == 0 and "missing or renamed: test_split" in rows["renamer"]["status"]
+    assert float(rows["renamer"]["test_split"]) == 0 and rows["renamer"]["missing_cells"] == "test_split"
+
+
+# ---------------------------------------------------------------- the hostile catalogue (course/hostile.py)
+def _page(paths, who):
+    return (paths["out"] / "feedback" / f"{who}.html").read_text()
+
+
+@needs_os
+@pytest.mark.parametrize("who", sorted(hostile.NATIVE))
+def test_native_code_achieves_nothing(demo, who):
+    """Native reads, writes, sockets, shells and forks: every attempt fails, nothing outside the
+    student's folder changes, no one connects to the listener, and the right answer still counts."""
+    paths, rows, _ = demo
+    page = _page(paths, who)
+    printed = [ln for ln in page.splitlines() if re.search(r"ATTACK-(OPEN|BLOCKED) \w|LEAK b", ln)]
+    assert printed and not any("ATTACK-OPEN" in ln or "LEAK" in ln for ln in printed), printed
+    assert (paths["other"] / "grades.csv").read_text() == "student,total\n"
+    assert list(paths["outside"].iterdir()) == [] and paths["connections"] == []
+    assert not any(s in page for s in hostile.SECRETS)
+    assert float(rows[who]["total"]) == 3 and rows[who]["status"] == "graded", rows[who]
+
+
+@pytest.mark.parametrize("who", sorted(hostile.CHECKS))
+def test_switching_off_the_checks_scores_nothing(demo, who):
+    """Each way of switching off the checks, with a wrong answer: the lab scores 0, and where the
+    checks were really switched off the gradebook says *tampered* (a refused attempt just fails)."""
+    paths, rows, _ = demo
+    r = rows[who]
+    assert float(r["total"]) == 0, r
+    refused = who == "trace"      # sys.settrace is refused outright: the attempt fails, nothing to flag
+    assert (r["status"] == "tampered") != refused and bool(r["tampered"]) != refused, r
+    if not refused:
+        assert "your instructor will review it" in _page(paths, who)
 
 
 def test_feedback_of_the_demo_class_has_no_hidden_tests(demo):
