@@ -3,16 +3,20 @@
 scores per lab.
 
     PYTHONPATH=$PWD python benchmarks/grading_class.py [--out /tmp/class] [--jobs 2]
-        [--labs 01 02 03] [--timeout 90] [--only-jobs]
+        [--labs 01 02 03] [--timeout 90] [--only-jobs] [--honest] [--sandbox auto|os|python]
 
 Every submission is built from the lab's solution (or its blank lab) by one edit, so
 a hostile trick costs exactly the points it targets — or nothing, when the sandbox
-stops it and the code is otherwise right.
+stops it and the code is otherwise right. The hostile students are course/hostile.py's
+catalogue (the trust tests use the same), pasted into the lab's first exercise:
+native attacks with the right answer, attacks on the checks with the wrong one.
+``--honest`` grades the honest students only (right, blank, wrong, half, broken, loop ...).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +27,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from course import build  # noqa: E402
+from course import build, hostile  # noqa: E402
 
 
 def _gid(cell):
@@ -74,7 +78,23 @@ for what, attempt in [
 """
 
 
-def class_of(lab: str, csv_path: Path) -> dict:
+FIRST = {"01": "ex1_split", "02": "ex1_exact_match", "03": "ex1_mapping_type"}
+HOSTILE_PATHS = {}   # set by main: the targets the native attacks aim at
+
+
+def hostile_of(lab: str, wrong: nbformat.NotebookNode) -> dict:
+    """The catalogue's attacks on one lab: native ones on the solution, the others on ``wrong``."""
+    out = {}
+    for name, (what, prelude) in hostile.NATIVE.items():
+        out[name] = (what, hostile.with_prelude(_solution(lab), FIRST[lab], prelude.format(**HOSTILE_PATHS)))
+    for name, (what, prelude) in hostile.CHECKS.items():
+        if name != "patch_and_restore":   # that one needs the exercise to call it
+            nb = nbformat.from_dict(nbformat.reads(nbformat.writes(wrong), as_version=4))
+            out[name] = (what, hostile.with_prelude(nb, FIRST[lab], prelude))
+    return out
+
+
+def class_of(lab: str, csv_path: Path, honest_only: bool = False) -> dict:
     """{student: (description, notebook or raw text)} for one lab."""
     blank = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
     out = {"right": ("the solution", _solution(lab)), "blank": ("the blank lab", blank)}
@@ -107,6 +127,9 @@ def class_of(lab: str, csv_path: Path) -> dict:
                         _edit(lab, first, lambda s: SNOOP.format(root=str(ROOT), csv=str(csv_path)) + s))
         out["broken_json"] = ("not JSON", '{"cells": [ oops')
         out["half"] = ("first two exercises only", _half(blank, lab, {"ex1_split", "ex2_layer"}))
+        for name in ("reference", "always_true", "edit_tests", "huge_alloc", "snoop"):
+            if honest_only:
+                out.pop(name)
     elif lab == "02":
         out["wrong"] = ("exact_match without rounding",
                         _set(_solution(lab), "ex1_exact_match",
@@ -125,6 +148,10 @@ def class_of(lab: str, csv_path: Path) -> dict:
         out["reference"] = ("mmd2_unbiased calls invlab.mmd2", _set(_solution(lab), "ex2_mmd",
                             "import invlab.mmd as M\ndef mmd2_unbiased(x, y, bandwidths=(0.05, 0.2, 0.9)):\n"
                             "    return M.mmd2(x, y, bandwidths=bandwidths)"))
+    if honest_only:
+        out.pop("reference", None), out.pop("always_true", None)
+    else:
+        out.update(hostile_of(lab, out["wrong"][1]))
     return out
 
 
@@ -150,10 +177,12 @@ def _half(blank, lab, ids):
     return nb
 
 
-def grade(subs: Path, lab: str, out: Path, jobs: int, timeout: float):
+def grade(subs: Path, lab: str, out: Path, jobs: int, timeout: float, sandbox: str = "auto"):
     t = time.perf_counter()
+    extra = [] if sandbox is None else ["--sandbox", sandbox]
     proc = subprocess.run([sys.executable, "-m", "course.grade", str(subs), "--lab", lab, "--out", str(out),
-                           "--jobs", str(jobs), "--timeout", str(timeout)], cwd=ROOT, capture_output=True, text=True)
+                           "--jobs", str(jobs), "--timeout", str(timeout), *extra], cwd=ROOT, capture_output=True,
+                          text=True)
     wall = time.perf_counter() - t
     if proc.returncode:
         raise SystemExit(f"grading lab {lab} failed:\n{proc.stderr[-3000:]}")
@@ -170,26 +199,34 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=90)
     ap.add_argument("--only-jobs", action="store_true", help="skip the serial run")
+    ap.add_argument("--honest", action="store_true", help="the honest students only")
+    ap.add_argument("--sandbox", default="auto", help="auto, os, python; 'none' for a grader without the flag")
     args = ap.parse_args()
+    sandbox = None if args.sandbox == "none" else args.sandbox
+    outside = args.out / "grader_owned"
+    outside.mkdir(parents=True, exist_ok=True)
+    HOSTILE_PATHS.update(master=str(build.find_lab("01")), csv=str(args.out / "01" / "serial" / "grades.csv"),
+                         other=str(args.out / "last_year.csv"), outside=str(outside), port=9, pid=os.getpid())
     total = 0
     for lab in args.labs:
         subs = args.out / lab / "submissions"
         subs.mkdir(parents=True, exist_ok=True)
-        klass = class_of(lab, args.out / lab / "serial" / "grades.csv")
+        klass = class_of(lab, args.out / lab / "serial" / "grades.csv", args.honest)
         for name, (_, nb) in klass.items():
             path = subs / f"{name}.ipynb"
             path.write_text(nb) if isinstance(nb, str) else nbformat.write(nb, path)
         total += len(klass)
         runs = {}
         for label, jobs in ([] if args.only_jobs else [("serial", 1)]) + [(f"jobs{args.jobs}", args.jobs)]:
-            runs[label] = grade(subs, lab, args.out / lab / label / "grades.csv", jobs, args.timeout)
+            runs[label] = grade(subs, lab, args.out / lab / label / "grades.csv", jobs, args.timeout, sandbox)
             print(f"lab {lab}: {len(klass)} students, {label}: wall {runs[label][0]:.0f} s", flush=True)
         first = next(iter(runs.values()))
         print(f"\nlab {lab}            " + "  ".join(f"{k:>9}" for k in runs) + "   score  status")
         for name, (what, _) in klass.items():
             times = "  ".join(f"{runs[k][1].get(name, float('nan')):8.1f}s" for k in runs)
             row = first[2][name]
-            print(f"  {name:14} {times}   {row['total']:>3}/{row['max']}  {row['status'][:70]}  — {what}")
+            flags = ",".join(k for k in ("tampered", "missing_cells", "reference_calls") if row.get(k))
+            print(f"  {name:14} {times}   {row['total']:>3}/{row['max']}  {row['status']:9} {flags:16} — {what}")
         same = all(r[2] == first[2] for r in runs.values())
         print(f"  same gradebook in every run: {same}\n", flush=True)
     print(f"{total} submissions in all")

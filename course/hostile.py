@@ -129,10 +129,12 @@ CHECKS: Dict[str, Tuple[str, str]] = {
                       "builtins.int = lambda x=0, *a, **k: 0 if type(x).__name__ == 'Tensor' else _int(x, *a, **k)"),
     "patch_tensor": ("patches torch.Tensor.__ne__, which check_equal compares with",
                      "import torch\ntorch.Tensor.__ne__ = lambda a, b: torch.zeros(a.shape, dtype=torch.bool)"),
-    "patch_and_restore": ("split_channels patches check_equal with a fake that restores the real one",
-                          "import invlab.checks as _c\n_real = _c.check_equal\n"
-                          "def _fake(*a, **k):\n    _c.check_equal = _real\n"
-                          "def _arm():\n    _c.check_equal = _fake\n"),
+    "patch_and_restore": ("split_channels switches the checks off; checks.passed puts them back before the "
+                          "cell ends",
+                          "import invlab.checks as _c\n_real_eq, _real_passed = _c.check_equal, _c.passed\n"
+                          "def _restore_and_pass(what):\n"
+                          "    _c.check_equal, _c.passed = _real_eq, _real_passed\n    _real_passed(what)\n"
+                          "def _arm():\n    _c.check_equal, _c.passed = (lambda *a, **k: None), _restore_and_pass\n"),
     "rewrite_cell": ("an input transformer drops every check from the cells that follow",
                      "get_ipython().input_transformers_post.append(\n"
                      "    lambda lines: [l for l in lines if 'checks.check' not in l])"),
