@@ -26,7 +26,7 @@ SETUP = "import torch\nimport invlab\nfrom invlab import checks"
 SPLIT = ("def split_channels(x):\n    # BEGIN SOLUTION\n    c = x.shape[1]\n"
          "    return x[:, : c // 2], x[:, c // 2 :]\n    # END SOLUTION")
 RIGHT_SPLIT = "def split_channels(x):\n    c = x.shape[1]\n    return x[:, : c // 2], x[:, c // 2 :]"
-WRONG_SPLIT = "def split_channels(x):\n    return x, x"
+WRONG_SPLIT = "def split_channels(x):\n    c = x.shape[1]\n    return 0 * x[:, : c // 2], 0 * x[:, c // 2 :]"
 TEST_SPLIT = ("x = torch.randn(2, 4, 3, 3)\na, b = split_channels(x)\n"
               "checks.check_equal('split_channels(x)[0]', a, x[:, :2])\n"
               "### BEGIN HIDDEN TESTS\nz_secret = torch.randn(1, 6, 2, 2)\n"
@@ -139,11 +139,12 @@ CHECKS: Dict[str, Tuple[str, str]] = {
                      "get_ipython().input_transformers_post.append(\n"
                      "    lambda lines: [l for l in lines if 'checks.check' not in l])"),
     "skip_cell": ("the shell skips the graded cells and reports success",
-                  "_shell = get_ipython()\n_run = _shell.run_cell_async\n"
-                  "async def _skip(raw_cell, *a, **k):\n"
-                  "    if 'checks.' in raw_cell and 'def ' not in raw_cell:\n"
-                  "        raw_cell = 'pass'\n"
-                  "    return await _run(raw_cell, *a, **k)\n_shell.run_cell_async = _skip"),
+                  "_shell = get_ipython()\n_run, _run_async = _shell.run_cell, _shell.run_cell_async\n"
+                  "def _skipped(raw_cell):\n"
+                  "    return 'pass' if 'checks.' in raw_cell and 'def ' not in raw_cell else raw_cell\n"
+                  "def _skip(raw_cell, *a, **k):\n    return _run(_skipped(raw_cell), *a, **k)\n"
+                  "async def _skip_async(raw_cell, *a, **k):\n    return await _run_async(_skipped(raw_cell), *a, **k)\n"
+                  "_shell.run_cell, _shell.run_cell_async = _skip, _skip_async"),
     "silence_audit": ("replaces sys.audit (to silence the referee), then check_equal",
                       f"import sys, invlab\nsys.audit = lambda *a: None\ninvlab.checks.check_equal = {_FAKE}"),
     "forge_report": ("replaces check_equal, then writes a clean report of its own to every open file",
@@ -168,6 +169,6 @@ def demo_class(paths: Dict[str, str]) -> Dict[str, nbformat.NotebookNode]:
     for name, (_, prelude) in CHECKS.items():
         body = WRONG_SPLIT
         if name == "patch_and_restore":
-            body = "def split_channels(x):\n    _arm()\n    return x, x"
+            body = WRONG_SPLIT.replace("    c = x.shape[1]", "    _arm()\n    c = x.shape[1]")
         out[name] = with_prelude(student(body, "def label(n):\n    return 'even'"), "ex_split", prelude)
     return out
