@@ -227,6 +227,9 @@ def run(job: Job) -> None:
         res.status, job.done = "autograder_failed", True
         res.note = (re.findall(r"ERROR.*", job.log) or ["no grades"])[-1][:160]
     job.reports = referee.read_reports(course / "referee.log", policy.key)
+    if job.scores is not None and not any(r.get("event") == "armed" for r in job.reports):
+        res.status, job.done = "autograder_failed", True   # the grader's fault, not the student's
+        res.note = "the referee did not start in the student's kernel"
 
 
 def score(job: Job) -> None:

@@ -370,6 +370,7 @@ def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: 
     def hook(event, args):
         if event == "invlab.cell":
             cell_event(args, _getframe(1))
+    report({"event": "armed", "watched": _len(watched)})   # before any student code: it cannot be held back
     return hook
 
 

@@ -4,6 +4,7 @@ A tiny two-exercise lab (``00_demo``, written here) keeps these fast; the lab-1 
 of hidden tests and feedback pages live in test_grade.py beside its shared fixture.
 """
 import csv
+import html
 import json
 import os
 import re
@@ -231,6 +232,31 @@ def test_switching_off_the_checks_scores_nothing(demo, who):
     assert (r["status"] == "tampered") != refused and bool(r["tampered"]) != refused, r
     if not refused:
         assert "your instructor will review it" in _page(paths, who)
+
+
+def test_python_fallback_says_what_it_lacks_and_still_guards_the_checks(tmp_path):
+    """--sandbox python: one warning names what is not protected; Python-level snooping is still
+    refused and the referee still catches a switched-off check."""
+    src, subs = tmp_path / "src", tmp_path / "subs"
+    src.mkdir(), subs.mkdir()
+    nbformat.write(demo_lab(), src / "00_demo.ipynb")
+    nbformat.write(student(), subs / "good.ipynb")
+    nbformat.write(hostile.with_prelude(student(hostile.WRONG_SPLIT), "ex_split", hostile.CHECKS["patch_setattr"][1]),
+                   subs / "tamper.ipynb")
+    nbformat.write(student(SNOOP.format(root=str(ROOT), src=str(src / "00_demo.ipynb"), csv=str(tmp_path / "g.csv"),
+                                        other=str(tmp_path / "other.csv"))), subs / "snoop.ipynb")
+    proc = _run(subs, "--lab", "00", "--out", tmp_path / "g.csv", "--timeout", "60", "--source", src, "--jobs", "2",
+                "--sandbox", "python")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warning = [ln for ln in proc.stderr.splitlines() if ln.startswith("invlab grading:")]
+    assert len(warning) == 1 and "NOT native code" in warning[0]
+    rows = _rows(tmp_path / "g.csv")
+    assert {r["sandbox"] for r in rows.values()} == {"python"}
+    assert float(rows["good"]["total"]) == 3 and rows["tamper"]["status"] == "tampered"
+    page = (tmp_path / "feedback" / "snoop.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert re.search(r"SNOOP-BLOCKED solutions", text) and not re.search(r"SNOOP-OPEN [a-z]", text)
+    assert not (tmp_path / "other.csv").exists()
 
 
 def test_feedback_of_the_demo_class_has_no_hidden_tests(demo):
