@@ -422,3 +422,17 @@ def test_pages_work_from_file_urls(html_dir, browser, rel):
     assert not problems, f"{rel} from file://: {problems[:5]}"
     if rel.startswith("labs/") or rel.startswith("api/"):
         assert browser.execute_script("return document.querySelectorAll('mjx-container').length") > 0
+
+
+@needs_chromium
+def test_search_finds_pages_from_a_file_url(html_dir, browser):
+    inside = html_dir.resolve().as_uri() + "/"
+    problems = visit(browser, inside + "search.html?q=coupling", inside)
+    deadline = time.time() + 30
+    while time.time() < deadline and not browser.execute_script("return document.querySelectorAll('ul.search li').length"):
+        time.sleep(0.3)
+    hits = browser.execute_script("return [...document.querySelectorAll('ul.search li a')].map(a => a.getAttribute('href'))")
+    time.sleep(1)                                       # late errors of the search script
+    problems += [f"console: {e['message'][:300]}" for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert any("coupling" in h for h in hits), f"searching 'coupling' found {hits}"
+    assert not problems, problems[:5]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -206,6 +207,24 @@ def lab_grid(labs: dict, figures: dict) -> str:
     return "::::{container} lab-grid\n" + "\n".join(cards) + "::::\n"
 
 
+_MD_LINK = re.compile(r"(\]\()([^)\s#]+)((?:#[^)\s]*)?\))")
+
+
+def repo_links(text: str, folder: str, repo: str, site_pages: dict) -> str:
+    """Links of a repository document (``folder``/x.md) to the repository's files, rewritten
+    for the site: to the page when the site has one (``site_pages``: repo path -> page),
+    else to the file on GitHub. Web links and links inside the page stay."""
+    def fix(m):
+        target = m.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            return m.group(0)
+        path = os.path.normpath(os.path.join(folder, target)).replace(os.sep, "/")
+        if path in site_pages:
+            return f"{m.group(1)}{site_pages[path]}{m.group(3)}"
+        return f"{m.group(1)}{repo}/blob/main/{path}{m.group(3)}"
+    return _MD_LINK.sub(fix, text)
+
+
 def fill(text: str, values: dict) -> str:
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
@@ -243,10 +262,14 @@ def prepare(src: Path, cache: Path, solutions: bool, student_labs: Optional[Path
         rel = page.relative_to(HERE / "pages").as_posix()
         if page.is_file():
             files[rel] = fill(page.read_text(), values) if page.suffix == ".md" else page.read_bytes()
-    files["map.md"] = (ROOT / "docs" / "map.md").read_text()
-    syllabus = ROOT / "docs" / "syllabus.md"
-    files["syllabus.md"] = syllabus.read_text() if syllabus.exists() else (
-        "# Syllabus\n\nThe syllabus (`docs/syllabus.md`) is not written yet.\n")
+    # docs/map.md and docs/syllabus.md (when it exists), their links made to work on the site
+    site_pages = {"docs/map.md": "map.md", "docs/syllabus.md": "syllabus.md", "README.md": "index.md",
+                  **{f"solutions/{n}.ipynb": f"labs/{n}.ipynb" for n in solved},
+                  **{f"labs/{n}.ipynb": f"labs/{n}.ipynb" for n in solved}}
+    for name in ("map", "syllabus"):
+        doc = ROOT / "docs" / f"{name}.md"
+        text = doc.read_text() if doc.exists() else "# Syllabus\n\nThe syllabus (`docs/syllabus.md`) is not written yet.\n"
+        files[f"{name}.md"] = repo_links(text, "docs", repo, site_pages)
     mods = api_modules()
     files["api/index.md"] = ("# API reference\n\nThe package `invlab`, one page per module, in the "
                              "order the labs teach them.\n\n```{toctree}\n:maxdepth: 1\n\n"

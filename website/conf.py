@@ -67,6 +67,9 @@ html_theme_options = {
 }
 html_last_updated_fmt = None
 html_show_sphinx = False
+# Search works from file:// too: with summaries, searchtools.js fetch()es every hit, which
+# browsers refuse for file:// pages (a console error per hit).
+html_show_search_summary = False
 napoleon_custom_sections = [("Class attributes", "params_style")]
 
 
