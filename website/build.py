@@ -287,7 +287,10 @@ def sphinx(src: Path, out: Path, doctrees: Path, strict: bool = True, solutions:
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(HERE), "-d", str(doctrees), "-q",
            *(["-W", "--keep-going"] if strict else []), *(["-t", "solutions"] if solutions else []),
            str(src), str(out)]
-    return subprocess.run(cmd, cwd=ROOT).returncode
+    rc = subprocess.run(cmd, cwd=ROOT).returncode
+    if rc:   # Sphinx keeps what it read despite the warnings: forget it, so the next build says them again
+        shutil.rmtree(doctrees, ignore_errors=True)
+    return rc
 
 
 def main(argv=None) -> int:

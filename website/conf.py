@@ -78,7 +78,8 @@ napoleon_custom_sections = [("Class attributes", "params_style")]
 # and norms are written |x|. reStructuredText would run such a block into one line and
 # read |x| as a substitution. So (after napoleon): an indented block after a paragraph
 # becomes a literal block, shown line by line; a bar is escaped, except in ``literals``,
-# roles (:math:`…`), doctests and literal blocks, where the text is shown as is.
+# roles (:math:`…`), ``.. math::``, doctests and literal blocks, where the text
+# is shown as is.
 _LITERAL = re.compile(r"(``.+?``|:\w+:`[^`]*`)")
 _NOT_PROSE = re.compile(r"^(>>>|\.\.|:|[-*+] |\d+[.)] )")
 
@@ -101,6 +102,10 @@ def _docstring_as_written(app, what, name, obj, options, lines):
             block = _indent(prev)
             continue
         doctest = body.startswith(">>>") or (doctest and bool(body))
+        if body.startswith(".. math::"):                # TeX: as is
+            out.append(line)
+            block = _indent(line)
+            continue
         if not doctest and "|" in line:
             parts = _LITERAL.split(line)
             line = "".join(p if k % 2 else p.replace("|", r"\|") for k, p in enumerate(parts))
