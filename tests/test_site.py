@@ -17,6 +17,14 @@ checked like the real thing:
 
 Needs requirements-site.txt (else skipped) and, for the browser checks, Debian's chromium
 and chromium-driver with selenium (else those skip).
+
+Each check was seen to fail on a mutant of website/ (in a scratch copy): a link to a missing
+page (the strict build); a urlopen in conf.py (the offline build); html_js_files with a CDN
+URL, or MyST-NB's default widget scripts (remote resources, requests, console errors); an
+<a> to a missing file and to a missing anchor (links); console.error in a page (console);
+MathJax told not to typeset (math); one figure dropped from lab 2 (figures); lab 7 built from
+its solution, lab 1's graded cells with their hidden tests (leaks); the API order swapped;
+search summaries on (file:// search); nbgrader rerun or skipped (the released labs).
 """
 from __future__ import annotations
 
