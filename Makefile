@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench clean
+.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench site clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -19,6 +19,13 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The course site's packages (Sphinx, MyST-NB, the book theme, MathJax), on top of the course's:
+# `make site` and `make test` need them, `make lab` does not (requirements.txt stays the students').
+SITE_STAMP := $(VENV)/.invlab-site-installed
+$(SITE_STAMP): requirements-site.txt $(STAMP)
+	$(PY) -m pip install -q -r requirements-site.txt
+	touch $(SITE_STAMP)
 
 # JupyterLab for students, in the working copy work/ (git-ignored): the first run copies
 # labs/ there; later runs put a newer lab beside the student's copy and say so
@@ -44,7 +51,7 @@ lab-instructor: $(STAMP)
 # model trains on one thread, so a 2-core machine runs two modules at once. PYTEST_ARGS=
 # runs it serially; PYTEST_ARGS="tests/test_grade.py" runs one file (serially).
 PYTEST_ARGS ?= -n 2 --dist loadscope
-test: $(STAMP)
+test: $(STAMP) $(SITE_STAMP)
 	INVLAB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "invlab: pytest collected no tests (exit 5)"; fi; exit $$rc
 
@@ -70,5 +77,12 @@ grade-merge: $(STAMP)
 bench: $(STAMP)
 	INVLAB_OFFLINE=1 $(PY) benchmarks/run_all.py
 
+# The course site, offline, into _build/html/ (website/build.py): the student labs with the
+# solutions' figures, the API reference, the instructors' pages. Open _build/html/index.html,
+# or serve it: python -m http.server -d _build/html. SOLUTIONS=1: the full solutions, into
+# _build/html-instructor/ (for instructors; never publish it).
+site: $(SITE_STAMP)
+	$(PY) -m website.build $(if $(SOLUTIONS),--solutions,)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache _build

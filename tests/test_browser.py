@@ -15,7 +15,6 @@ and selenium; without them the module is skipped.
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,27 +24,15 @@ import pytest
 from labserver import NOISE, LabServer, git_status, skip_reason
 from notebooks import ROOT, nbgrader_meta
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser",
-                             shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMEDRIVER = next((p for p in ("/usr/bin/chromedriver", shutil.which("chromedriver") or "")
-                     if p and os.path.exists(p)), None)
-try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+from chromium import HAVE_SELENIUM, chromium, why_skip
+if HAVE_SELENIUM:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.common.exceptions import StaleElementReferenceException
-    HAVE_SELENIUM = True
-except ImportError:
-    HAVE_SELENIUM = False
 
 
 def _why_skip():
-    if not HAVE_SELENIUM:
-        return "selenium is not installed (pip install -r requirements.txt)"
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        return "no Chromium here (apt-get install chromium chromium-driver)"
-    return skip_reason()
+    return why_skip() or skip_reason()
 
 
 pytestmark = pytest.mark.skipif(_why_skip() is not None, reason=str(_why_skip()))
@@ -102,18 +89,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium() as driver:      # tests/chromium.py: the flags both browser tests use
+        yield driver
 
 
 # ---------------------------------------------------------------- driving JupyterLab
