@@ -124,9 +124,8 @@ CHECKS: Dict[str, Tuple[str, str]] = {
                    f"import base64\nexec(base64.b64decode({_ENCODED!r}).decode())"),
     "patch_importlib": ("replaces check_equal through importlib and the module's __dict__",
                         f"import importlib\nimportlib.import_module('invlab.' + 'checks').__dict__['check_equal'] = {_FAKE}"),
-    "patch_builtin": ("patches int, which check_equal uses to count the differences, for tensors only",
-                      "import builtins\n_int = builtins.int\n"
-                      "builtins.int = lambda x=0, *a, **k: 0 if type(x).__name__ == 'Tensor' else _int(x, *a, **k)"),
+    "patch_builtin": ("patches abs, which check_close compares numbers with",
+                      "import builtins\nbuiltins.abs = lambda v: 0"),
     "patch_tensor": ("patches torch.Tensor.__ne__, which check_equal compares with",
                      "import torch\ntorch.Tensor.__ne__ = lambda a, b: torch.zeros(a.shape, dtype=torch.bool)"),
     "patch_and_restore": ("split_channels switches the checks off; checks.passed puts them back before the "

@@ -50,8 +50,10 @@ if __name__ == "__main__":               # the kernel: keep this folder off sys.
 
 # Imported before the snapshot: what the checks rely on (a module imported later by the
 # student's code could be patched before a check first uses it).
+# torch._dynamo rebinds torch.manual_seed (and more) when it is first imported — by the first
+# optimizer step of a lab, say — so it is imported here, before the snapshot.
 PRELOAD = ("numpy", "math", "torch", "torch.nn", "torch.nn.functional", "torch.func", "torch.linalg",
-           "torch.autograd", "torch.autograd.functional", "invlab")
+           "torch.autograd", "torch.autograd.functional", "torch.optim", "torch._dynamo", "invlab")
 WATCHED = ("builtins", "math", "operator", "functools", "numpy", "torch", "torch.nn", "torch.nn.functional",
            "torch.func", "torch.linalg", "torch.autograd", "torch.autograd.functional", "torch.overrides",
            "torch.nn.modules.module", "invlab", "sys")
