@@ -70,6 +70,7 @@ REFERENCES: Dict[str, Dict[str, object]] = {
         "ex3_cycle_report": ["invlab.cycle.cycle_report", "invlab.cycle.cycle_errors"],
     },
     "07": {
+        "ex1_reconstruct": ["invlab.revnet.RevBlock.inverse", "invlab.reversible.block_backward"],
         "ex2_block_backward": ["invlab.reversible.block_backward", "invlab.reversible.ReversibleSequence",
                                "invlab.reversible.reversible"],
     },

@@ -34,7 +34,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from .validate import check_float, check_tensor, fail_type
+from .validate import caller_name, check_float, check_tensor, fail_type
 
 __all__ = ["InvertibleModule", "VolumePreserving", "InvertibilityReport", "is_invertible",
            "relative_error", "default_rtol", "exact_log_det", "randomize_", "SequenceINN"]
@@ -170,7 +170,8 @@ class SequenceINN(InvertibleModule):
 
     @staticmethod
     def _zeros(x, name: str) -> torch.Tensor:
-        check_tensor("SequenceINN", name, x, min_dim=2)
+        if not (isinstance(x, torch.Tensor) and x.dim() >= 2):   # named as the caller named it
+            check_tensor("SequenceINN", caller_name(x, name), x, min_dim=2)
         return x.new_zeros(x.shape[0])
 
 

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from invlab.base import InvertibleModule, SequenceINN, VolumePreserving
-from invlab.validate import check_callable, check_float, check_int, check_module, check_tensor, fail_value
+from invlab.validate import (caller_name, check_callable, check_float, check_int, check_module, check_tensor,
+                             fail_value)
 
 __all__ = ["mlp", "AdditiveCoupling", "AffineCoupling", "Permutation", "Reverse", "ActNorm",
            "InvertibleLinear", "InvertibleConv1x1", "SequenceINN"]
@@ -36,7 +37,15 @@ SubnetFactory = Callable[[int, int], nn.Module]
 # --------------------------------------------------------------------------- checks
 
 def _check_input(owner: str, x, dim: int, name: str = "x", image_only: bool = False):
-    """``x`` must be a floating tensor of shape (B, dim) or (B, dim, H, W) (via invlab.validate)."""
+    """``x`` must be a floating tensor of shape (B, dim) or (B, dim, H, W) (via invlab.validate).
+
+    A message names ``x`` as the caller's code does (``z`` for a student's latents, see
+    :func:`invlab.validate.caller_name`), ``name`` when it has no name there.
+    """
+    if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() in ((4,) if image_only else (2, 4)) \
+            and x.shape[1] == dim:
+        return
+    name = caller_name(x, name)
     shape = f"(B, {dim}, H, W)" if image_only else f"(B, {dim}) or (B, {dim}, H, W)"
     check_tensor(owner, name, x, floating=True)
     if x.dim() not in ((4,) if image_only else (2, 4)):

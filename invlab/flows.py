@@ -39,12 +39,22 @@ from torch import nn
 
 from .base import InvertibleModule, SequenceINN
 from .train import fit as train_fit
-from .validate import (check_bool, check_callable, check_float, check_int, check_module,
+from .validate import (caller_name, check_bool, check_callable, check_float, check_int, check_module,
                        check_tensor, fail_type, fail_value)
 
 __all__ = ["StandardNormal", "Flow", "Logit", "dequantize", "bits_per_dim", "realnvp", "fit"]
 
 LOG_2PI = math.log(2 * math.pi)
+
+
+def _tensor(fn: str, name: str, value, **kw) -> torch.Tensor:
+    """:func:`~invlab.validate.check_tensor`, whose message names ``value`` as the caller's
+    code does (a student's ``z``, not the ``y`` of this signature; see ``caller_name``)."""
+    try:
+        return check_tensor(fn, name, value, **kw)
+    except (TypeError, ValueError):
+        check_tensor(fn, caller_name(value, name), value, **kw)
+        raise
 
 
 def _check_shape_arg(fn: str, shape) -> tuple:
@@ -81,9 +91,9 @@ class StandardNormal(nn.Module):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log N(z; 0, I) per sample, shape ``(B,)``."""
-        check_tensor("StandardNormal.log_prob", "z", z, floating=True)
+        _tensor("StandardNormal.log_prob", "z", z, floating=True)
         if tuple(z.shape[1:]) != self.shape:
-            fail_value("StandardNormal.log_prob", "z", z, f"a tensor of shape (B, {self._s()})")
+            fail_value("StandardNormal.log_prob", caller_name(z, "z"), z, f"a tensor of shape (B, {self._s()})")
         return -0.5 * z.flatten(1).pow(2).sum(1) - 0.5 * self.dim * LOG_2PI
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None,
@@ -151,7 +161,7 @@ class Flow(nn.Module):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p_X(x) = log p_Z(f(x)) + log|det J_f(x)| per sample, shape ``(B,)``."""
-        check_tensor("Flow.log_prob", "x", x, min_dim=2, floating=True)
+        _tensor("Flow.log_prob", "x", x, min_dim=2, floating=True)
         z, log_det = self.transform.forward_with_log_det(x)
         return self._base_for(x).log_prob(z) + log_det
 
@@ -161,7 +171,7 @@ class Flow(nn.Module):
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): the data mapped to the latent space (the normalising direction)."""
-        check_tensor("Flow.latent", "x", x, min_dim=2, floating=True)
+        _tensor("Flow.latent", "x", x, min_dim=2, floating=True)
         return self.transform(x)
 
     def nll(self, x: torch.Tensor) -> torch.Tensor:
@@ -207,14 +217,14 @@ class Logit(InvertibleModule):
         self.alpha = check_float("Logit", "alpha", alpha, min=0, max=0.5, max_open=True)
 
     def forward_with_log_det(self, y: torch.Tensor):
-        check_tensor("Logit", "y", y, min_dim=2, floating=True)
+        _tensor("Logit", "y", y, min_dim=2, floating=True)
         p = self.alpha + (1 - 2 * self.alpha) * y
         z = torch.log(p) - torch.log1p(-p)
         log_det = (math.log(1 - 2 * self.alpha) - torch.log(p) - torch.log1p(-p)).flatten(1).sum(1)
         return z, log_det
 
     def inverse_with_log_det(self, z: torch.Tensor):
-        check_tensor("Logit", "z", z, min_dim=2, floating=True)
+        _tensor("Logit", "z", z, min_dim=2, floating=True)
         y = (torch.sigmoid(z) - self.alpha) / (1 - 2 * self.alpha)
         # log p + log(1 − p) = log σ(z) + log σ(−z)
         log_det = (nn.functional.logsigmoid(z) + nn.functional.logsigmoid(-z)
@@ -236,13 +246,13 @@ def dequantize(x: torch.Tensor, levels: int, generator: Optional[torch.Generator
     >>> bool((y >= torch.tensor([0., 16 / 17])).all() and (y < torch.tensor([1 / 17, 1.])).all())
     True
     """
-    check_tensor("dequantize", "x", x, min_dim=1)
+    _tensor("dequantize", "x", x, min_dim=1)
     levels = check_int("dequantize", "levels", levels, min=2)
     if generator is not None and not isinstance(generator, torch.Generator):
         fail_type("dequantize", "generator", generator, "a torch.Generator or None")
     xf = x.double() if x.dtype == torch.float64 else x.float()
     if bool(((xf < 0) | (xf > levels - 1) | (xf != torch.round(xf))).any()):
-        fail_value("dequantize", "x", x, f"integers in 0..{levels - 1} (the grey levels)")
+        fail_value("dequantize", caller_name(x, "x"), x, f"integers in 0..{levels - 1} (the grey levels)")
     u = torch.rand(x.shape, generator=generator, dtype=xf.dtype,
                    device=generator.device if generator is not None else x.device).to(x.device)
     return (xf + u) / levels
@@ -262,7 +272,7 @@ def bits_per_dim(nll, dim: int, bin_width: float = 1.0) -> torch.Tensor:
     """
     if isinstance(nll, (int, float)) and not isinstance(nll, bool):
         nll = torch.tensor(float(nll), dtype=torch.float64)
-    check_tensor("bits_per_dim", "nll", nll, floating=True)
+    _tensor("bits_per_dim", "nll", nll, floating=True)
     dim = check_int("bits_per_dim", "dim", dim, min=1)
     bin_width = check_float("bits_per_dim", "bin_width", bin_width, min=0, min_open=True)
     return (nll.mean() - dim * math.log(bin_width)) / (dim * math.log(2))
@@ -307,8 +317,9 @@ def realnvp(dim: int, blocks: int = 6, hidden: int = 64, depth: int = 2,
 
 def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None, *,
         steps: int = 1000, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-        eval_every: int = 50, eval_size: int = 4096, preprocess: Optional[Callable] = None, seed: int = 0,
-        progress: bool = True, restore_best: bool = True) -> dict:
+        eval_every: int = 50, eval_size: int = 4096, preprocess: Optional[Callable] = None,
+        log_prob: Optional[Callable] = None, seed: int = 0, progress: bool = True,
+        restore_best: bool = True) -> dict:
     r"""Train ``flow`` by maximum likelihood: Adam on ``flow.nll(batch)`` (nats).
 
     Every ``eval_every`` steps the NLL of the training set (``eval_size`` evenly spaced
@@ -317,6 +328,9 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     (early stopping). ``preprocess(batch)`` is applied to every training batch (e.g.
     fresh dequantisation noise); ``x_train`` / ``x_val`` are used as given for the
     recorded NLLs, so pass them already preprocessed with fixed noise.
+    ``log_prob(x) -> (B,)`` replaces ``flow.log_prob`` everywhere (the loss, the recorded
+    NLLs, the initialisation pass): a log-density written elsewhere that runs through
+    ``flow``'s parameters, e.g. lab 4's own ``lambda x: log_prob(flow.transform, x)``.
 
     Returns ``{"step": [...], "train": [...], "val": [...], "best_step": int,
     "best_val": float, "seconds": float, "cpu_seconds": float}`` (``val`` empty without
@@ -335,15 +349,26 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     eval_size = check_int("fit", "eval_size", eval_size, min=1)
     if preprocess is not None:
         check_callable("fit", "preprocess", preprocess)
+    if log_prob is not None:
+        check_callable("fit", "log_prob", log_prob, "a function log_prob(x) -> (B,)")
     g = torch.Generator().manual_seed(check_int("fit", "seed", seed, min=0))
     check_bool("fit", "progress", progress)
+
+    def nll_of(x):
+        if log_prob is None:
+            return flow.nll(x)
+        out = log_prob(x)
+        if not (isinstance(out, torch.Tensor) and tuple(out.shape) == (len(x),)):
+            fail_value("fit", "log_prob(x)", out, f"a tensor of shape ({len(x)},) for x of shape "
+                                                  f"{tuple(x.shape)}: one log-density per row")
+        return -out.mean()
 
     n = len(x_train)
     train_eval = x_train[torch.linspace(0, n - 1, min(n, eval_size)).round().long()]
     flow.train()
     with torch.no_grad():  # data-dependent initialisation (ActNorm) on a large first batch
         first = x_train[torch.randperm(n, generator=g)[:max(batch_size, min(n, 1024))]]
-        flow.log_prob(preprocess(first) if preprocess else first)
+        nll_of(preprocess(first) if preprocess else first)
     hist = {"step": [], "train": [], "val": [], "best_step": 0, "best_val": float("inf")}
     best_state = None
 
@@ -354,9 +379,9 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
         flow.eval()
         with torch.no_grad():
             hist["step"].append(step)
-            hist["train"].append(float(flow.nll(train_eval)))
+            hist["train"].append(float(nll_of(train_eval)))
             if x_val is not None:
-                v = float(flow.nll(x_val))
+                v = float(nll_of(x_val))
                 hist["val"].append(v)
                 if v < hist["best_val"]:
                     hist["best_val"], hist["best_step"] = v, step
@@ -365,7 +390,7 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
 
     def nll(idx):
         batch = x_train[idx]
-        return flow.nll(preprocess(batch) if preprocess is not None else batch)
+        return nll_of(preprocess(batch) if preprocess is not None else batch)
 
     t0, c0 = time.perf_counter(), time.process_time()
     record(0)

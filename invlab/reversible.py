@@ -63,10 +63,10 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from .base import InvertibleModule, SequenceINN
+from .base import InvertibleModule, SequenceINN, VolumePreserving
 from .coupling import AdditiveCoupling, _run_subnet
 from .revnet import RevBlock, merge_channels, split_channels
-from .validate import check_bool, check_callable, check_tensor, fail_type
+from .validate import check_bool, check_callable, check_tensor, fail_type, fail_value
 
 __all__ = ["ReversibleSequence", "reversible", "block_backward", "check_reversible",
            "SavedTensors", "saved_bytes"]
@@ -224,6 +224,32 @@ def _additive_backward(block, y, grad_y, params, need_x=True):
     return x, grad_x, list(found[1:])
 
 
+def _custom_backward(fn: Callable, k: int, block, y, grad_y, grad_log_det, params, x_shape):
+    """Block ``k``'s backward by the caller's ``fn(block, y, grad_y) -> (x, grad_x, grad_params)``
+    (``grad_params`` in the order of ``list(block.parameters())``), its answer checked."""
+    where = f"ReversibleSequence: block_backward(block, y, grad_y) for block {k} ({type(block).__name__})"
+    if grad_log_det is not None and not isinstance(block, VolumePreserving) and bool(grad_log_det.ne(0).any()):
+        raise RuntimeError(f"{where}: the loss depends on log_det, whose gradient a block_backward "
+                           f"(block, y, grad_y) is not given; leave block_backward unset for such a loss")
+    out = fn(block, y, grad_y)
+    if not (isinstance(out, (tuple, list)) and len(out) == 3):
+        fail_type(where, "its result", out, "a tuple (x, grad_x, grad_params)")
+    x, grad_x, gps = out
+    for name, t in (("x", x), ("grad_x", grad_x)):
+        if not (isinstance(t, torch.Tensor) and tuple(t.shape) == tuple(x_shape)):
+            fail_value(where, f"the {name} it returns", t, f"a tensor of the block's input shape {tuple(x_shape)}")
+    every = list(block.parameters())
+    if not (isinstance(gps, (tuple, list)) and len(gps) == len(every)):
+        fail_value(where, "the grad_params it returns", gps,
+                   f"a list of {len(every)} gradients, one per tensor of list(block.parameters())")
+    for i, (p, g) in enumerate(zip(every, gps)):
+        if g is not None and not (isinstance(g, torch.Tensor) and g.shape == p.shape):
+            fail_value(where, f"grad_params[{i}]", g, f"None or a tensor of the shape of parameter {i}, "
+                                                      f"{tuple(p.shape)}")
+    wanted = {id(p) for p in params}
+    return x.detach(), grad_x, [g for p, g in zip(every, gps) if id(p) in wanted]
+
+
 def _has_fast_path(block) -> bool:
     """Exactly these classes (a subclass may change forward): RevBlock, AdditiveCoupling."""
     return type(block) in (RevBlock, AdditiveCoupling)
@@ -239,12 +265,13 @@ class _ReversibleFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, seq, *params):
-        states = []
+        states, shapes = [], []
         with torch.no_grad():
             log_det = x.new_zeros(x.shape[0])
             h = x
             for k, block in enumerate(seq.blocks):
                 before = _rng_states(h)
+                shapes.append(h.shape)
                 h, ld = block.forward_with_log_det(h)
                 if not _same_rng(before, _rng_states(h)):
                     raise RuntimeError(
@@ -256,7 +283,7 @@ class _ReversibleFunction(torch.autograd.Function):
                 states.append(_state_versions(block))
         ctx.seq = seq
         ctx.fast = seq.fast
-        ctx.states = states
+        ctx.states, ctx.shapes = states, shapes
         ctx.param_ids = [id(p) for p in params]
         ctx.save_for_backward(h)
         return h, log_det
@@ -279,7 +306,10 @@ class _ReversibleFunction(torch.autograd.Function):
                     f"reconstruct the forward's activations; call backward first")
             params = [p for p in block.parameters() if p.requires_grad]
             need_x = k > 0 or ctx.needs_input_grad[0]
-            if ctx.fast and _has_fast_path(block):
+            if seq.block_backward is not None:
+                y, grad_y, gps = _custom_backward(seq.block_backward, k, block, y, grad_y, grad_log_det,
+                                                  params, ctx.shapes[k])
+            elif ctx.fast and _has_fast_path(block):
                 y, grad_y, gps = _additive_backward(block, y, grad_y, params, need_x)
             else:
                 y, grad_y, gps = block_backward(block, y, grad_y, grad_log_det, params, need_x)
@@ -327,6 +357,11 @@ class ReversibleSequence(SequenceINN):
             :class:`~invlab.coupling.AdditiveCoupling`, evaluate ``F`` once per block in
             backward (Gomez et al.'s Algorithm 1) instead of inverse + recomputation
             (twice); same gradients. ``False``: the generic :func:`block_backward` for all.
+        block_backward: a backward of your own for every block (``fast`` is then unused),
+            ``block_backward(block, y, grad_y) -> (x, grad_x, grad_params)`` with
+            ``grad_params`` in the order of ``list(block.parameters())``: lab 7 trains with
+            the student's. It gets no log-det gradient (a loss on ``log_det`` of a block that
+            does not preserve volume is refused); its results' shapes are checked.
 
     Shapes: as the blocks, ``x: (B, …) -> (y: (B, …), log_det: (B,))``.
 
@@ -338,7 +373,8 @@ class ReversibleSequence(SequenceINN):
     (torch.Size([5, 4]), torch.Size([5]), 3)
     """
 
-    def __init__(self, *blocks: nn.Module, enabled: bool = True, fast: bool = True):
+    def __init__(self, *blocks: nn.Module, enabled: bool = True, fast: bool = True,
+                 block_backward: Optional[Callable] = None):
         if len(blocks) == 1 and isinstance(blocks[0], SequenceINN):
             blocks = tuple(blocks[0].blocks)
         check_bool("ReversibleSequence", "enabled", enabled)
@@ -347,6 +383,10 @@ class ReversibleSequence(SequenceINN):
         super().__init__(*blocks)
         self.enabled = enabled
         self.fast = check_bool("ReversibleSequence", "fast", fast)
+        if block_backward is not None:
+            check_callable("ReversibleSequence", "block_backward", block_backward,
+                           "a function block_backward(block, y, grad_y) -> (x, grad_x, grad_params)")
+        self.block_backward = block_backward
 
     def forward_with_log_det(self, x: torch.Tensor):
         check_tensor("ReversibleSequence", "x", x, min_dim=2, floating=True)
@@ -360,11 +400,13 @@ class ReversibleSequence(SequenceINN):
         return _ReversibleFunction.apply(x, self, *params)
 
     def extra_repr(self) -> str:
-        return f"enabled={self.enabled}"
+        own = self.block_backward
+        return f"enabled={self.enabled}" + (f", block_backward={getattr(own, '__name__', own)}" if own else "")
 
 
-def reversible(seq, enabled: bool = True, fast: bool = True) -> ReversibleSequence:
-    """``ReversibleSequence(seq, enabled=, fast=)``: e.g. ``net.body = reversible(net.body)``.
+def reversible(seq, enabled: bool = True, fast: bool = True,
+               block_backward: Optional[Callable] = None) -> ReversibleSequence:
+    """``ReversibleSequence(seq, enabled=, fast=, block_backward=)``: e.g. ``net.body = reversible(net.body)``.
 
     >>> from invlab.revnet import IRevNet
     >>> net = IRevNet(depth=2)
@@ -374,9 +416,8 @@ def reversible(seq, enabled: bool = True, fast: bool = True) -> ReversibleSequen
     """
     if isinstance(seq, ReversibleSequence):
         seq = SequenceINN(*seq.blocks)
-    if isinstance(seq, (list, tuple)):
-        return ReversibleSequence(*seq, enabled=enabled, fast=fast)
-    return ReversibleSequence(seq, enabled=enabled, fast=fast)
+    seq = seq if isinstance(seq, (list, tuple)) else (seq,)
+    return ReversibleSequence(*seq, enabled=enabled, fast=fast, block_backward=block_backward)
 
 
 # ----------------------------------------------------------------------------- memory

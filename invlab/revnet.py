@@ -20,7 +20,7 @@ from torch import nn
 
 from .base import SequenceINN, VolumePreserving
 from .squeeze import Psi
-from .validate import check_callable, check_int, check_tensor, fail_value
+from .validate import caller_name, check_callable, check_int, check_tensor, fail_value
 
 __all__ = ["split_channels", "merge_channels", "RevBlock", "IRevNet", "conv_relu", "PlainNet"]
 
@@ -33,14 +33,14 @@ def split_channels(x: torch.Tensor):
     (torch.Size([1, 2, 1, 2]), [4.0, 6.0])
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"split_channels: x must be a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"split_channels: {caller_name(x, 'x')} must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() < 2:
-        raise ValueError(f"split_channels: x must have a channel axis (B, C, ...), "
+        raise ValueError(f"split_channels: {caller_name(x, 'x')} must have a channel axis (B, C, ...), "
                          f"got shape {tuple(x.shape)}")
     c = x.shape[1]
     if c % 2:
         raise ValueError(f"split_channels: the channel count must be even to split in halves, "
-                         f"got {c} channels (x has shape {tuple(x.shape)})")
+                         f"got {c} channels ({caller_name(x, 'x')} has shape {tuple(x.shape)})")
     x1, x2 = torch.split(x, c // 2, dim=1)
     return x1.contiguous(), x2.contiguous()
 
@@ -54,10 +54,10 @@ def merge_channels(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
     """
     for name, t in (("x1", x1), ("x2", x2)):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"merge_channels: {name} must be a torch.Tensor, got {type(t).__name__}")
-    if x1.shape != x2.shape:
+            raise TypeError(f"merge_channels: {caller_name(t, name)} must be a torch.Tensor, got {type(t).__name__}")
+    if x1.shape != x2.shape:          # named as the caller named them (caller_name)
         raise ValueError(f"merge_channels: the halves must have the same shape, got "
-                         f"x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)}")
+                         f"{caller_name(x1, 'x1')} {tuple(x1.shape)} and {caller_name(x2, 'x2')} {tuple(x2.shape)}")
     return torch.cat([x1, x2], dim=1)
 
 

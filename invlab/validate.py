@@ -186,3 +186,50 @@ def check_module(fn: str, name: str, value, cls=torch.nn.Module, expected: Optio
     if not isinstance(value, cls):
         fail_type(fn, name, value, expected or f"an instance of {cls.__name__}")
     return value
+
+
+_SKIP_DIRS: tuple = ()
+
+
+def caller_name(value, default: str) -> str:
+    """The name the caller's own code gave ``value``, else ``default``: invlab's messages
+    speak of the student's ``z``, not of the ``y`` in invlab's signature.
+
+    Walks up the call stack past invlab's and torch's frames to the first frame of the
+    caller's code and returns a local name there bound to ``value`` itself (``is``), not
+    starting with ``_``. Only for messages of a check that already failed (walking the
+    stack is slow): ``fail_value(fn, caller_name(z, "y"), z, ...)``.
+
+    >>> def sample(transform, n):
+    ...     z = torch.zeros(n)
+    ...     return caller_name(z, "y")          # as if invlab checked z
+    >>> sample(None, 3)
+    'z'
+    >>> caller_name(torch.zeros(2), "y")         # an expression has no name
+    'y'
+    """
+    import inspect
+    import os
+    global _SKIP_DIRS
+    if not _SKIP_DIRS:
+        _SKIP_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+                      os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+    frame = inspect.currentframe()
+    try:
+        frame = frame.f_back if frame is not None else None
+        # this module's own callers inside invlab (and torch's nn.Module.__call__) are skipped;
+        # a doctest's or notebook's code has a file name like "<doctest ...>" or ".../ipykernel_1/2.py"
+        while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_SKIP_DIRS) \
+                and not frame.f_code.co_filename.startswith("<"):
+            frame = frame.f_back
+        if frame is None:
+            return default
+        for name, v in frame.f_locals.items():
+            if v is value and not name.startswith("_"):
+                return name
+        return default
+    finally:
+        del frame
+
+
+__all__ += ["caller_name"]

@@ -459,6 +459,28 @@ def test_conv1x1_and_sequence_errors():
         SequenceINN(ActNorm(2))(torch.randn(4, 3))
 
 
+def test_errors_name_the_argument_as_the_caller_named_it():
+    """A student's sample calls transform.inverse(z): the message says z, not the y of inverse(y)."""
+    norm = ActNorm(2)
+
+    def sample(transform, n, dim):
+        z = torch.randn(dim, n)                      # transposed: a typical slip
+        return transform.inverse(z)
+
+    with pytest.raises(ValueError, match=r"^ActNorm: z must be a tensor of shape \(B, 2\).*got a tensor of shape \(2, 5\)"):
+        sample(norm, 5, 2)
+    with pytest.raises(ValueError, match=r"^AffineCoupling: z must be"):    # through a SequenceINN too (its last
+        sample(SequenceINN(norm, AffineCoupling(2, mlp)), 5, 2)           # block inverts first)
+    latent = torch.randn(5)
+    with pytest.raises(ValueError, match=r"^SequenceINN: latent must be a tensor with at least 2 axes"):
+        SequenceINN(norm).inverse(latent)
+    with pytest.raises(ValueError, match=r"^ActNorm: y must be"):        # an expression: the signature's name
+        norm.inverse(torch.randn(2, 5))
+    h = torch.randn(3, 4, 2, 2)
+    with pytest.raises(ValueError, match=r"^AffineCoupling: h must be a tensor of shape \(B, 6\)"):
+        AffineCoupling(6, mlp)(h)
+
+
 # --------------------------------------------------------------------------- doctests
 
 def test_doctests():

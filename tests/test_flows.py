@@ -172,6 +172,59 @@ def test_fit_lowers_the_nll_and_restores_the_best_step():
     assert hist["best_step"] in hist["step"] and hist["seconds"] > 0
 
 
+def test_fit_trains_with_a_log_prob_of_ones_own():
+    """lab 4 trains with the student's log_prob: the same numbers as Flow.log_prob when it is right,
+    other numbers when it is wrong, and a clear message when it returns the wrong shape."""
+    x, _ = data.eight_gaussians(1000, seed=1)
+    xv, _ = data.eight_gaussians(500, seed=2)
+
+    def log_prob(transform, x):                      # a student's, as in lab 4
+        z, log_det = transform.forward_with_log_det(x)
+        z = z.flatten(1)
+        return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det
+
+    def train(**kw):
+        torch.manual_seed(0)
+        flow = Flow(realnvp(2, blocks=2, hidden=16), shape=(2,))
+        if kw.pop("mine", False):
+            kw["log_prob"] = lambda v: log_prob(flow.transform, v)
+        if kw.pop("wrong", False):                   # log-det forgotten
+            kw["log_prob"] = lambda v: log_prob(flow.transform, v) - flow.transform.forward_with_log_det(v)[1]
+        hist = fit(flow, x, xv, steps=40, batch_size=256, lr=5e-3, eval_every=10, progress=False, **kw)
+        return flow, hist
+
+    ref, h_ref = train()
+    mine, h_mine = train(mine=True)
+    assert h_mine["val"] == h_ref["val"] and h_mine["train"] == h_ref["train"]
+    assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), mine.state_dict().values()))
+    _, h_wrong = train(wrong=True)
+    assert h_wrong["val"] != h_ref["val"]
+    flow = Flow(realnvp(2, blocks=1, hidden=8), shape=(2,))
+    with pytest.raises(ValueError, match=r"^fit: log_prob\(x\) must be a tensor of shape \(1000,\) for x of shape "
+                                         r"\(1000, 2\): one log-density per row"):
+        fit(flow, x, steps=1, log_prob=lambda v: flow.log_prob(v).sum(), progress=False)
+    with pytest.raises(TypeError, match=r"^fit: log_prob must be a function log_prob\(x\) -> \(B,\)"):
+        fit(flow, x, steps=1, log_prob="mine", progress=False)
+
+
+def test_messages_name_the_callers_tensors():
+    logit = Logit()
+    x = torch.zeros(3, 2, dtype=torch.long)
+    with pytest.raises(TypeError, match=r"^Logit: x must be a floating-point tensor"):     # the caller's x, not y
+        logit.forward_with_log_det(x)
+    with pytest.raises(TypeError, match=r"^Logit: y must be a floating-point tensor"):     # no name: the signature's
+        logit.forward_with_log_det(torch.zeros(3, 2, dtype=torch.long))
+    z = torch.zeros(3, 3)
+    with pytest.raises(ValueError, match=r"^StandardNormal.log_prob: z must be a tensor of shape \(B, 2\)"):
+        StandardNormal((2,)).log_prob(z)
+    latents = torch.zeros(3, 3)
+    with pytest.raises(ValueError, match=r"^StandardNormal.log_prob: latents must be a tensor of shape"):
+        StandardNormal((2,)).log_prob(latents)
+    grey = torch.tensor([[0.5]])
+    with pytest.raises(ValueError, match=r"^dequantize: grey must be integers in 0..16"):
+        dequantize(grey, 17)
+
+
 @pytest.mark.parametrize("call, err, match", [
     (lambda: StandardNormal(0), ValueError, r"StandardNormal: every entry of shape must be an int ≥ 1, got 0"),
     (lambda: StandardNormal("2"), TypeError, r"StandardNormal: shape must be a non-empty tuple"),

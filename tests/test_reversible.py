@@ -326,3 +326,100 @@ def test_saved_bytes_constant_in_depth_for_reversible_linear_for_plain():
     assert rev[32] <= 1.2 * rev[2] and rev[2] > 0
     assert plain[32] - plain[8] == pytest.approx(4 * (plain[8] - plain[2]), rel=0.05)
     assert plain[32] > 10 * rev[32]
+
+
+# ------------------------------------------------------------------ a backward of the caller's own (lab 7)
+
+def _lab_block_backward(block, y, grad_y):
+    """A student's generic block_backward: grads in the order of list(block.parameters())."""
+    params = list(block.parameters())
+    with torch.enable_grad():
+        x = block.inverse(y).detach().requires_grad_(True)
+        g = torch.autograd.grad(block(x), [x] + params, grad_y)
+    return x.detach(), g[0], list(g[1:])
+
+
+def test_block_backward_hook_gives_autograd_gradients_and_is_called_for_every_block():
+    seq = revblocks(5).double()
+    x = torch.randn(3, 4, 6, 6, dtype=f64)
+    calls = []
+
+    def mine(block, y, grad_y):
+        calls.append(block)
+        assert not torch.is_grad_enabled()          # called as during a backward pass
+        return _lab_block_backward(block, y, grad_y)
+
+    got = grads(ReversibleSequence(seq, block_backward=mine), x)
+    assert relative_error(grads(seq, x), got) <= 1e-10
+    assert calls == list(reversed(seq.blocks))
+    rev = reversible(seq, block_backward=mine)
+    assert rev.block_backward is mine and "block_backward=mine" in repr(rev)
+
+
+def test_block_backward_hook_is_used_not_the_package_backward():
+    seq = revblocks(3).double()
+    x = torch.randn(2, 4, 5, 5, dtype=f64)
+
+    def doubled(block, y, grad_y):                   # a wrong backward must show in the gradients
+        x_, gx, gp = _lab_block_backward(block, y, grad_y)
+        return x_, 2 * gx, gp
+
+    assert relative_error(grads(seq, x), grads(ReversibleSequence(seq, block_backward=doubled), x)) > 0.1
+
+
+def test_block_backward_hook_with_a_frozen_parameter():
+    seq = revblocks(3).double()
+    seq.blocks[1].F[0].bias.requires_grad_(False)    # frozen: the hook still returns one entry per parameter
+
+    def mine(block, y, grad_y):
+        params = list(block.parameters())
+        with torch.enable_grad():
+            x = block.inverse(y).detach().requires_grad_(True)
+            live = [p for p in params if p.requires_grad]
+            g = iter(torch.autograd.grad(block(x), [x] + live, grad_y))
+            gx = next(g)
+        return x.detach(), gx, [next(g) if p.requires_grad else None for p in params]
+
+    x = torch.randn(2, 4, 5, 5, dtype=f64)
+    assert relative_error(grads(seq, x), grads(ReversibleSequence(seq, block_backward=mine), x)) <= 1e-10
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda b, y, g: (y, g), r"its result must be a tuple \(x, grad_x, grad_params\)"),
+    (lambda b, y, g: (y[:1], g, [torch.zeros_like(p) for p in b.parameters()]),
+     r"the x it returns must be a tensor of the block's input shape \(2, 4, 5, 5\), got a tensor of shape \(1, 4, 5, 5\)"),
+    (lambda b, y, g: (y, g, []), r"the grad_params it returns must be a list of 2 gradients"),
+    (lambda b, y, g: (y, g, [torch.zeros(1) for p in b.parameters()]),
+     r"grad_params\[0\] must be None or a tensor of the shape of parameter 0, \(2, 2, 3, 3\)"),
+])
+def test_block_backward_hook_results_are_checked(bad, match):
+    seq = ReversibleSequence(revblocks(3), block_backward=bad)
+    x = torch.randn(2, 4, 5, 5, requires_grad=True)
+    with pytest.raises((TypeError, ValueError),
+                       match=r"^ReversibleSequence: block_backward\(block, y, grad_y\) for block 2 \(RevBlock\): " + match):
+        seq(x).sum().backward()
+
+
+def test_block_backward_hook_refuses_a_loss_on_the_log_det():
+    flow = coupling_flow(repeats=1).double()
+    x = torch.randn(4, 6, dtype=f64, requires_grad=True)
+    rev = ReversibleSequence(flow, block_backward=_lab_block_backward)
+    with pytest.raises(RuntimeError, match="the loss depends on log_det"):
+        rev.forward_with_log_det(x)[1].sum().backward()
+    y, _ = rev.forward_with_log_det(x)               # a loss on y alone is fine, volume-preserving or not
+    torch.autograd.grad((y ** 2).sum(), x)
+    with pytest.raises(TypeError, match="ReversibleSequence: block_backward must be a function"):
+        ReversibleSequence(flow, block_backward="mine")
+
+
+def test_split_and_merge_name_the_callers_variables():
+    """lab 7's reconstruct calls split_channels / merge_channels on its own y, y1, y2."""
+    from invlab.revnet import merge_channels, split_channels
+    y = torch.zeros(2, 3, 4, 4)
+    with pytest.raises(ValueError, match=r"split_channels: the channel count must be even .*\(y has shape"):
+        split_channels(y)
+    y2, x2 = torch.zeros(1, 2, 3, 3), torch.zeros(2, 2, 3, 3)
+    with pytest.raises(ValueError, match=r"got y2 \(1, 2, 3, 3\) and x2 \(2, 2, 3, 3\)"):
+        merge_channels(y2, x2)
+    with pytest.raises(ValueError, match=r"got x1 \(1, 2, 3, 3\) and x2 \(2, 2, 3, 3\)"):
+        merge_channels(torch.zeros(1, 2, 3, 3), torch.zeros(2, 2, 3, 3))   # expressions: the signature's names

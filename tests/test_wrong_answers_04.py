@@ -6,7 +6,7 @@ the mistake in place of ``raise NotImplementedError()`` and the exercise's grade
 """
 import pytest
 
-from notebooks import ROOT, KernelSession, lab_cells, nbgrader_meta, with_body
+from notebooks import ROOT, KernelSession, error_line, lab_cells, nbgrader_meta, with_body
 
 LAB = ROOT / "labs" / "04_flows.ipynb"
 
@@ -46,6 +46,30 @@ BANK = {
         ("z, log_det = transform.forward_with_log_det(x)\n"     # log-det summed over the batch, broadcast
          "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det.sum()",
          "the log-det is per sample, shape (B,)"),
+        # the course's own answer, however it is reached: the grader's words
+        ("return flows.Flow(transform).log_prob(x)",
+         "log_prob calls the course's own implementation (invlab.flows.Flow); this exercise asks you to write it "
+         "yourself, so it scores 0"),
+        ("MyFlow = invlab.flows.Flow\nreturn MyFlow(transform)(x)", "log_prob calls the course's own implementation"),
+        ("import invlab.flows as fl\nreturn fl.Flow(transform, shape=tuple(x.shape[1:])).log_prob(x)",
+         "log_prob calls the course's own implementation"),
+        ("return getattr(flows, 'Fl' + 'ow')(transform).log_prob(x)", "log_prob calls the course's own implementation"),
+        # torch errors, explained in the lab's terms
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # in place on a broadcast log-det (ActNorm)
+         "log_det += -0.5 * (z.flatten(1) ** 2).sum(1) - 0.5 * z[0].numel() * math.log(2 * math.pi)\n"
+         "return log_det",
+         "add to it out of place, not with += or add_"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # Normal summed over dim 1 only: images (B, 4, 4)
+         "return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1) + log_det",
+         "z = f(x) has the shape of x; flatten it to (B, D) before summing over the features"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"     # cut off from the parameters: training cannot use it
+         "z = z.flatten(1).detach()\n"
+         "return (-0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det).detach()",
+         "is cut off from the transform's parameters"),
+        ("import numpy as np\nz, log_det = transform.forward_with_log_det(x)\n"
+         "zn = z.detach().flatten(1).numpy()\n"
+         "return torch.as_tensor(-0.5 * (zn ** 2).sum(1) - 0.5 * zn.shape[1] * np.log(2 * np.pi)) + log_det.detach()",
+         "is cut off from the transform's parameters"),
     ]),
     "ex2_sample": ("test_sample", [
         ("z = torch.randn(n, dim)\nreturn transform.forward(z)",
@@ -68,6 +92,15 @@ BANK = {
          "z ~ N(0, I) has mean 0 and variance 1 in every coordinate"),
         ("z = torch.randn(n, dim)\nx, log_det = transform.inverse_with_log_det(z)\nreturn x + log_det[:, None]",
          "shifted by the log-determinant"),
+        ("return transform.inverse(torch.randn(n, dim, dtype=torch.float64))",   # a RealNVP would refuse it
+         "sample returns torch.float64 samples from a float32 flow"),
+        ("return flows.Flow(transform, shape=(dim,)).sample(n)",
+         "sample calls the course's own implementation (invlab.flows.Flow)"),
+        # invlab's own message, naming the student's z (not the y of ActNorm's signature)
+        ("z = torch.randn(dim, n)\nreturn transform.inverse(z)",
+         "ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), dim=2 features, got a tensor of shape (2, 20000)"),
+        ("z = torch.randn(n)\nreturn transform.inverse(z)",
+         "ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), got a tensor of shape (20000,)"),
     ]),
     "ex3_dequantize": ("test_dequantize", [
         ("return x / levels", "add random noise"),
@@ -76,11 +109,21 @@ BANK = {
         ("return (x + torch.rand(x.shape[0], 1)) / levels", "draw an independent u for every entry"),
         ("return (x + 0.5 + 0.1 * torch.randn_like(x)).clamp(x, x + 0.999) / levels",
          "uniform noise on [0, 1) has mean 0.5 and variance 1/12"),
-        ("return (x + torch.rand_like(x) - 0.5) / levels", "must lie in [0, 1)"),
+        ("return (x + torch.rand_like(x) - 0.5) / levels",     # centred noise: named as such, nothing about level 16
+         "dequantize's noise is centred on 0"),
+        ("return (x + 2 * torch.rand_like(x) - 1) / levels", "the noise u must lie in [0, 1), never below 0"),
+        ("return (x + torch.randn_like(x)) / levels", "must lie in [0, 1)"),
         ("x += torch.rand_like(x)\nreturn x / levels", "dequantize changed its input x in place"),
         ("return x.add_(torch.rand_like(x)).div_(levels)", "dequantize changed its input x in place"),
         ("return (x + torch.rand(x.shape[1:])) / levels", "every sample must get its own noise"),
         ("return (x + torch.rand(1)) / levels", "every entry gets the same noise value"),
+        ("return (x + torch.rand(x.shape[0])) / levels",        # a broadcast error, explained
+         "the noise u must have the shape of x: one draw per entry"),
+        ("return (x + torch.rand(x.shape, dtype=torch.float64)) / levels", "keep the dtype of x"),
+        ("return flows.dequantize(x, levels)",
+         "dequantize calls the course's own implementation (invlab.flows.dequantize)"),
+        ("from invlab.flows import dequantize as dq\nreturn dq(x, levels)",
+         "dequantize calls the course's own implementation (invlab.flows.dequantize)"),
     ]),
     "ex4_bits_per_dim": ("test_bits_per_dim", [
         ("return float(-log_p_y.mean() / (dim * math.log(2)))", "the dequantisation offset (the bin width) is missing"),
@@ -97,6 +140,14 @@ BANK = {
          "the dequantisation offset is log L for each of the D dimensions"),
         ("return float((log_p_y.mean() + dim * math.log(levels)) / (dim * math.log(2)))",
          "the NLL is −log p(y)"),
+        ("return float((-log_p_y.mean() + dim * math.log(levels)) / (dim * math.log(10)))",   # decimal digits
+         "bits_per_dim of a uniform model on 17 levels (log2 17) is 1.23045; expected 4.08746"),
+        ("return float((-log_p_y + dim * math.log(levels)) / (dim * math.log(2)))",   # float of a (B,) tensor
+         "average the batch to one number first"),
+        ("return float(flows.bits_per_dim(-log_p_y.mean(), dim, 1 / levels))",
+         "bits_per_dim calls the course's own implementation (invlab.flows.bits_per_dim)"),
+        ("return float(flows.bits_per_dim(-log_p_y, dim, 1 / levels))",
+         "bits_per_dim calls the course's own implementation (invlab.flows.bits_per_dim)"),
     ]),
 }
 
@@ -105,8 +156,13 @@ BANK = {
 def kernel():
     by_id = lab_cells(LAB)
     with KernelSession(timeout=300) as k:
-        assert k.error_text(by_id["setup"].source) is None
-        yield k.error_text, by_id
+        def run(source):
+            """None when the cell runs cleanly, else its error line "ename: evalue" (only that: the
+            traceback quotes the cell's source, which holds every message the cell can give)."""
+            return error_line(k.run(source))
+
+        assert run(by_id["setup"].source) is None
+        yield run, by_id
 
 
 CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
@@ -120,6 +176,8 @@ def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
     assert run(with_body(by_id[exercise].source, body)) is None, "the wrong answer must at least define the function"
     err = run(by_id[graded_id].source)
     assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
+    # a check's CheckFailed, or invlab's own ValueError (in the student's names)
+    assert err.startswith(("CheckFailed: ", "ValueError: ActNorm")), err
     assert message in err, f"{graded_id} failed with another message for\n{body}\n---\n{err[-1500:]}"
 
 
@@ -131,18 +189,57 @@ def test_every_exercise_has_at_least_three_mistakes():
 
 # right answers in another form: each must pass its graded cell
 RIGHT = [
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"
+     "return torch.distributions.Normal(0.0, 1.0).log_prob(z).flatten(1).sum(1) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"
+     "return torch.distributions.Normal(0, 1).log_prob(z.flatten(1)).sum(1) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\nz = z.reshape(len(z), -1)\n"
+     "mvn = torch.distributions.MultivariateNormal(torch.zeros(z.shape[1], dtype=z.dtype), "
+     "torch.eye(z.shape[1], dtype=z.dtype))\nreturn mvn.log_prob(z) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # in place, on a tensor of its own
+     "lp = log_det.clone()\nlp -= 0.5 * (z.flatten(1) ** 2).sum(1)\nlp -= 0.5 * z[0].numel() * math.log(2 * math.pi)\n"
+     "return lp"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"
+     "dims = tuple(range(1, z.dim()))\n"
+     "return -0.5 * z.pow(2).sum(dim=dims) - 0.5 * z[0].numel() * torch.log(torch.tensor(2 * torch.pi)) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\nzz = z.flatten(1)\n"
+     "return -0.5 * torch.einsum('bi,bi->b', zz, zz) - zz.shape[1] / 2 * math.log(2 * math.pi) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # the base density of invlab: allowed
+     "return flows.StandardNormal(tuple(z.shape[1:])).log_prob(z) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # a float64 result is fine too
+     "base = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)\n"
+     "return base.log_prob(z.flatten(1)).sum(1) + log_det"),
     ("ex2_sample", "return transform.inverse(torch.randn(dim, n).T)"),   # a transposed view: still N(0, I)
+    ("ex2_sample", "return transform.inverse(torch.distributions.Normal(0.0, 1.0).sample((n, dim)))"),
+    ("ex2_sample", "x, _ = transform.inverse_with_log_det(torch.randn(n, dim))\nreturn x"),
+    ("ex2_sample", "import numpy as np\nreturn transform.inverse(torch.from_numpy(np.random.randn(n, dim)).float())"),
     ("ex3_dequantize", "y = x.clone()\ny += torch.rand_like(y)\nreturn y / levels"),   # in place on a copy
+    ("ex3_dequantize", "return (x + torch.rand(x.shape, dtype=x.dtype)) / levels"),
+    ("ex3_dequantize", "return (x + torch.empty_like(x).uniform_(0, 1)) / levels"),
+    ("ex3_dequantize", "return x / levels + torch.rand_like(x) / levels"),
+    ("ex3_dequantize", "u = torch.distributions.Uniform(0.0, 1.0).sample(x.shape).to(x.dtype)\nreturn (x + u) / levels"),
+    ("ex3_dequantize", "import numpy as np\n"                  # NumPy noise, back in x's dtype
+     "return (x + torch.from_numpy(np.random.rand(*x.shape)).to(x.dtype)) / levels"),
     ("ex4_bits_per_dim", "import numpy as np\n"      # a NumPy float64 is a float
      "return (-log_p_y.mean().item() + dim * np.log(levels)) / (dim * np.log(2))"),
+    ("ex4_bits_per_dim", "return math.log2(levels) - log_p_y.mean().item() / (dim * math.log(2))"),
+    ("ex4_bits_per_dim", "return float((-log_p_y / (dim * math.log(2))).mean() + math.log2(levels))"),
+    ("ex4_bits_per_dim", "import statistics\n"
+     "return (dim * math.log(levels) - statistics.mean(log_p_y.tolist())) / (dim * math.log(2))"),
+    ("ex4_bits_per_dim", "nll = -log_p_y.double().mean() + dim * torch.log(torch.tensor(float(levels)))\n"
+     "return (nll / (dim * math.log(2))).item()"),
 ]
 
 
 @pytest.mark.parametrize("exercise, body", RIGHT, ids=[f"{ex}-{i}" for i, (ex, _) in enumerate(RIGHT)])
 def test_right_answer_in_another_form_passes(kernel, exercise, body):
+    """The visible graded cell passes it, and so does the grader's (its hidden tests included)."""
     run, by_id = kernel
     assert run(with_body(by_id[exercise].source, body)) is None
     assert run(by_id[BANK[exercise][0]].source) is None
+    graded = lab_cells(ROOT / "solutions" / "04_flows.ipynb")[BANK[exercise][0]].source
+    assert "### BEGIN HIDDEN TESTS" in graded
+    assert run(graded) is None, "the hidden tests refuse it"
 
 
 def test_solution_passes_in_the_same_harness(kernel):

@@ -89,10 +89,46 @@ CASES = {
         "def reconstruct(block, y):\n    y1, y2 = split_channels(y)\n"
         "    return merge_channels(y2, y1 - block.F(y2))\n",
         "part of an autograd graph (requires_grad=True)"),
+    "reconstruct: returns the two halves": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="y2, y1 - block.F(y2)"),
+        "reconstruct(block, y) should return a tensor, got tuple"),
     "reconstruct: calls block.inverse": (
         "ex1_reconstruct", "test_reconstruct",
         "def reconstruct(block, y):\n    with torch.no_grad():\n        return block.inverse(y)\n",
-        "not call block.inverse"),
+        "reconstruct calls the course's own implementation (invlab.revnet.RevBlock.inverse); this exercise "
+        "asks you to write it yourself, so it scores 0"),
+    "reconstruct: calls block.inverse_with_log_det": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    with torch.no_grad():\n        return block.inverse_with_log_det(y)[0]\n",
+        "reconstruct calls the course's own implementation (invlab.revnet.RevBlock.inverse)"),
+    "reconstruct: calls RevBlock.inverse on the class": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    with torch.no_grad():\n        return RevBlock.inverse(block, y)\n",
+        "reconstruct calls the course's own implementation (invlab.revnet.RevBlock.inverse)"),
+    "reconstruct: calls the package's block_backward": (
+        "ex1_reconstruct", "test_reconstruct",
+        "from invlab.reversible import block_backward as bb\n"
+        "def reconstruct(block, y):\n    return bb(block, y, torch.zeros_like(y))[0]\n",
+        "reconstruct calls the course's own implementation (invlab.reversible.block_backward)"),
+    "reconstruct: torch.inference_mode (exercise 2 could not make x require grad)": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y2))").replace("torch.no_grad()", "torch.inference_mode()"),
+        "returns an inference tensor"),
+    "reconstruct: changes y in place": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    h = y.shape[1] // 2\n    with torch.no_grad():\n"
+        "        y1, y2 = y[:, :h], y[:, h:]\n        y1 -= block.F(y2)\n        return merge_channels(y2, y1)\n",
+        "reconstruct changed y in place"),
+    "reconstruct: float32 on the way (a dtype error, explained)": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y2.float()))"),
+        "keep to y's dtype"),
+    "reconstruct: splits along the batch (a conv error, explained)": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    with torch.no_grad():\n        y1, y2 = torch.split(y, y.shape[1] // 2)\n"
+        "        return merge_channels(y2, y1 - block.F(y2))\n",
+        "F takes half of the channels: split y along dim 1"),
     # ---- exercise 2: block_backward
     "block_backward: no torch.enable_grad": (
         "ex2_block_backward", "test_block_backward",
@@ -140,6 +176,39 @@ CASES = {
         "ex2_block_backward", "test_block_backward",
         BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("params, grad_y)", "params, grad_y, create_graph=True)")),
         "the gradients must not keep a graph"),
+    "block_backward: correct, but reconstruct runs under torch.inference_mode": (
+        "ex2_block_backward", "test_block_backward",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y2))").replace("torch.no_grad()", "torch.inference_mode()")
+        + BLOCK_BACKWARD.format(body=GOOD_BACKWARD),
+        "your reconstruct runs under torch.inference_mode()"),
+    "block_backward: grad_x read from x.grad after autograd.grad (None)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body="""with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        grads = torch.autograd.grad(block(x), params, grad_y)
+    return x.detach(), x.grad, list(grads)"""),
+        "should be a torch.Tensor, but it is a NoneType"),
+    "block_backward: calls the package's block_backward": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    return invlab.reversible.block_backward(block, y, grad_y)\n",
+        "block_backward calls the course's own implementation (invlab.reversible.block_backward); this exercise "
+        "asks you to write it yourself, so it scores 0"),
+    "block_backward: through a ReversibleSequence": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    seq = ReversibleSequence(block)\n"
+        "    x = reconstruct(block, y).requires_grad_(True)\n    with torch.enable_grad():\n"
+        "        g = torch.autograd.grad(seq(x), [x] + list(block.parameters()), grad_y)\n"
+        "    return x.detach(), g[0], list(g[1:])\n",
+        "block_backward calls the course's own implementation (invlab.reversible.ReversibleSequence)"),
+    "block_backward: grad_outputs of the wrong shape (explained)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("params, grad_y)", "params, grad_y.sum(0))")),
+        "grad_outputs must be grad_y, of the shape of the recomputed output"),
+    "block_backward: float32 on the way (explained)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("x = x.detach().requires_grad_(True)",
+                                                         "x = x.detach().float().requires_grad_(True)")),
+        "keep to the dtype of y and grad_y"),
     # ---- exercise 3: gradient_check
     "gradient_check: blocks in forward order": (
         "ex3_gradient_check", "test_gradient_check", gc(order="blocks"),
@@ -167,6 +236,21 @@ CASES = {
         "ex3_gradient_check", "test_gradient_check",
         gc().replace("invlab.relative_error(flat(ref), flat(rev))", "(flat(ref) - flat(rev)).abs().max().item()"),
         "should be relative to the size of autograd's gradient"),
+    "gradient_check: the reference forward under torch.no_grad": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("    xg = x.clone().requires_grad_(True)\n    y = xg\n    for b in blocks:\n        y = b(y)\n",
+                     "    xg = x.clone().requires_grad_(True)\n    with torch.no_grad():\n        y = xg\n"
+                     "        for b in blocks:\n            y = b(y)\n", 1),
+        "the reference needs a forward with a graph"),
+    "gradient_check: returns a tensor, not a Python float": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("invlab.relative_error(flat(ref), flat(rev))",
+                     "(flat(ref) - flat(rev)).norm() / flat(ref).norm()"),
+        "gradient_check should return one Python float, as the text asks; it returns a tensor of shape ()"),
+    "gradient_check: parameters' gradients concatenated in another order": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc(rev="[g] + [t for gp in reversed(per_block) for t in gp]"),
+        "for a backward that is correct"),
     "gradient_check: norm of the difference, not divided": (
         "ex3_gradient_check", "test_gradient_check",
         gc().replace("invlab.relative_error(flat(ref), flat(rev))", "(flat(ref) - flat(rev)).norm().item()"),
@@ -219,5 +303,71 @@ def test_mistake_fails_the_graded_cell_with_the_intended_message(kernel, case):
     cell = kernel(kernel.graded[graded_id].source)
     got = error_line(cell)
     assert got is not None, f"the graded cell {graded_id!r} passed the mistake {case!r}"
-    assert got.startswith("CheckFailed"), got
-    assert message in got, f"{case!r}: expected a message with {message!r}, got {got!r}"
+    if message.startswith(("ValueError:", "TypeError:")):     # invlab's own message, in the student's names
+        assert got.startswith(message), f"{case!r}: expected {message!r}, got {got!r}"
+    else:
+        assert got.startswith("CheckFailed"), got
+        assert message in got, f"{case!r}: expected a message with {message!r}, got {got!r}"
+
+
+# right answers written another way: each must pass its graded cell (and the solution's earlier ones)
+RIGHT = {
+    "reconstruct: as a decorator, with chunk": (
+        "ex1_reconstruct", "test_reconstruct",
+        "@torch.no_grad()\ndef reconstruct(block, y):\n    y1, y2 = y.chunk(2, dim=1)\n"
+        "    return torch.cat([y2, y1 - block.F(y2)], dim=1)\n"),
+    "reconstruct: detached results instead of no_grad": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    y1, y2 = split_channels(y.detach())\n"
+        "    return merge_channels(y2, y1 - block.F(y2)).detach()\n"),
+    "reconstruct: in place on a copy": (
+        "ex1_reconstruct", "test_reconstruct",
+        "def reconstruct(block, y):\n    with torch.no_grad():\n        y1, y2 = split_channels(y)\n"
+        "        y1 = y1.clone()\n        y1 -= block.F(y2)\n        return merge_channels(y2, y1)\n"),
+    "block_backward: torch.func.vjp (a transform: no enable_grad needed)": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    params = dict(block.named_parameters())\n"
+        "    x = reconstruct(block, y)\n"
+        "    f = lambda x, p: torch.func.functional_call(block, p, (x,))\n"
+        "    _, vjp = torch.func.vjp(f, x, params)\n    gx, gp = vjp(grad_y)\n"
+        "    return x, gx, [gp[name] for name, _ in block.named_parameters()]\n"),
+    "block_backward: backward() on fresh .grad (zeroed first)": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
+        "    for p in params:\n        p.grad = None\n"
+        "    with torch.enable_grad():\n        x = reconstruct(block, y).requires_grad_(True)\n"
+        "        block(x).backward(grad_y)\n"
+        "    grads = [p.grad.clone() for p in params]\n    for p in params:\n        p.grad = None\n"
+        "    return x.detach(), x.grad, grads\n"),
+    "block_backward: sum of w * y as the loss": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
+        "    with torch.enable_grad():\n        x = reconstruct(block, y).clone().requires_grad_()\n"
+        "        loss = (block(x) * grad_y).sum()\n"
+        "        gx, *gp = torch.autograd.grad(loss, [x, *params])\n"
+        "    return x.detach(), gx, gp\n"),
+    "gradient_check: w drawn in float32 (the same numbers in both ways)": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc(w="torch.randn(y.shape, generator=torch.Generator().manual_seed(0))")),
+    "gradient_check: NumPy norms": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("return invlab.relative_error(flat(ref), flat(rev))",
+                     "import numpy as np\n    a, b = flat(ref).numpy(), flat(rev).numpy()\n"
+                     "    return np.linalg.norm(a - b) / np.linalg.norm(a)")),
+    "gradient_check: .item() of a torch norm ratio": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("return invlab.relative_error(flat(ref), flat(rev))",
+                     "return ((flat(ref) - flat(rev)).norm() / flat(ref).norm()).item()")),
+}
+
+
+@pytest.mark.parametrize("case", list(RIGHT))
+def test_right_answer_in_another_form_passes(kernel, case):
+    exercise, graded_id, source = RIGHT[case]
+    _define_solutions(kernel, exercise)
+    defined = kernel(source)
+    assert not errors(defined), error_line(defined)
+    cell = kernel(kernel.graded[graded_id].source)
+    assert error_line(cell) is None, f"{case!r} was refused: {error_line(cell)}"
+    cell = kernel(_solution_source(graded_id))               # the grader's cell: hidden tests included
+    assert error_line(cell) is None, f"{case!r} was refused by the hidden tests: {error_line(cell)}"
