@@ -243,13 +243,16 @@ class count_torch_calls(TorchFunctionMode):
 
 
 @contextlib.contextmanager
-def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default: str = ""):
+def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default: str = "",
+                   also: tuple = ()):
     """Run the student's code inside ``with explain_errors(...):``; a ``RuntimeError`` it
     raises (torch's shape, device and autograd errors) becomes a :class:`CheckFailed`
     that names ``call``, quotes the first line of torch's message, and adds the hint of
     the first key of ``hints`` found in that message (else ``default``):
-    ``"{call} fails ({torch's first line}): {hint}"``. ``NotImplementedError`` (an
-    exercise not written yet) and other exceptions pass through unchanged.
+    ``"{call} fails ({torch's first line}): {hint}"``. ``also``: more exception classes
+    to explain the same way (e.g. ``(TypeError, IndexError)`` for Python's own errors in
+    the student's code). ``NotImplementedError`` (an exercise not written yet), failed
+    checks (``AssertionError``) and other exceptions pass through unchanged.
 
     >>> try:
     ...     with explain_errors("f(x)", {"must match the size": "add tensors of one shape"}):
@@ -264,11 +267,13 @@ def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default
     for key, hint in hints.items():
         _text("explain_errors", "hints", key)
         _text("explain_errors", "hints", hint)
+    if not isinstance(also, tuple) or not all(isinstance(c, type) and issubclass(c, Exception) for c in also):
+        fail_type("explain_errors", "also", also, "a tuple of exception classes")
     try:
         yield
-    except NotImplementedError:          # a RuntimeError too: the exercise is not written yet
+    except (NotImplementedError, AssertionError):   # an exercise not written yet; a failed check
         raise
-    except RuntimeError as err:
+    except (RuntimeError, *also) as err:
         text = str(err)
         first = text.splitlines()[0] if text else type(err).__name__
         hint = next((h for key, h in hints.items() if key in text), default)

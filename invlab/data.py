@@ -284,3 +284,158 @@ def load_digits(split: str = "train"):
             "test": idx[n_train + n_val:]}[split]
     X = torch.from_numpy(d.images[part].astype(np.float32)).unsqueeze(1)
     return X, torch.from_numpy(d.target[part].astype(np.int64))
+
+
+# --------------------------------------------------------------------------- lab 6: a noisy post-nonlinear model
+
+from typing import NamedTuple  # noqa: E402  (kept with the lab-6 section)
+
+__all__ += ["MonotoneSpline", "random_monotone_spline", "post_nonlinear", "PostNonlinear"]
+
+
+class MonotoneSpline:
+    r"""A strictly increasing cubic spline :math:`h: \mathbb{R} \to \mathbb{R}` through the knots
+    :math:`(t_k, v_k)`, :math:`k = 0..K-1`.
+
+    On :math:`[t_k, t_{k+1}]` it is the cubic Hermite piece with values :math:`v_k, v_{k+1}` and
+    slopes :math:`d_k, d_{k+1}`; the slopes are Fritsch–Carlson's weighted harmonic means of the
+    neighbouring secants :math:`\delta_k = (v_{k+1} - v_k)/(t_{k+1} - t_k)` (the PCHIP rule, as
+    in ``scipy.interpolate.PchipInterpolator``; end slopes = the end secants), which keeps
+    every piece monotone (Fritsch & Carlson 1980, *SIAM J. Numer. Anal.* 17(2), Thm. 2).
+    Beyond the end knots it continues as a straight line with the end slope, so it is a
+    bijection of ℝ.
+
+    ``knots``, ``values``: 1-D tensors of K ≥ 2 strictly increasing numbers (float64 kept).
+    Calling it maps a tensor of any shape elementwise; :meth:`derivative` gives :math:`h'`.
+
+    >>> h = MonotoneSpline(torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0.0, 0.1, 2.0]))
+    >>> h(torch.tensor([0.0, 1.0, 2.0, 3.0]))
+    tensor([0.0000, 0.1000, 2.0000, 3.9000])
+    >>> bool((h.derivative(torch.linspace(-1, 3, 401)) > 0).all())
+    True
+    """
+
+    def __init__(self, knots: torch.Tensor, values: torch.Tensor):
+        fn = "MonotoneSpline"
+        check_tensor(fn, "knots", knots, dim=1, floating=True)
+        check_tensor(fn, "values", values, shape=(knots.shape[0],), floating=True)
+        if len(knots) < 2:
+            fail_value(fn, "knots", knots, "a 1-D tensor of at least 2 knots")
+        for name, t in (("knots", knots), ("values", values)):
+            if not bool(torch.isfinite(t).all()) or not bool((t[1:] > t[:-1]).all()):
+                fail_value(fn, name, t, "strictly increasing finite numbers")
+        self.knots, self.values = knots.detach().double(), values.detach().double()
+        h = self.knots[1:] - self.knots[:-1]
+        delta = (self.values[1:] - self.values[:-1]) / h                  # secants, all > 0
+        d = torch.empty_like(self.knots)
+        d[0], d[-1] = delta[0], delta[-1]
+        w1, w2 = 2 * h[1:] + h[:-1], h[1:] + 2 * h[:-1]
+        d[1:-1] = (w1 + w2) / (w1 / delta[:-1] + w2 / delta[1:])          # Fritsch–Carlson (PCHIP)
+        self.slopes = d
+
+    def _piece(self, x: torch.Tensor):
+        t, v, d = self.knots, self.values, self.slopes
+        xd = x.double()
+        k = (torch.searchsorted(t, xd.contiguous(), right=True) - 1).clamp(0, len(t) - 2)
+        h = t[k + 1] - t[k]
+        s = (xd - t[k]) / h
+        return xd, k, h, s
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("MonotoneSpline", "x", x, floating=True)
+        t, v, d = self.knots, self.values, self.slopes
+        xd, k, h, s = self._piece(x)
+        s2, s3 = s * s, s * s * s
+        inner = ((2 * s3 - 3 * s2 + 1) * v[k] + (s3 - 2 * s2 + s) * h * d[k]
+                 + (-2 * s3 + 3 * s2) * v[k + 1] + (s3 - s2) * h * d[k + 1])
+        out = torch.where(xd < t[0], v[0] + d[0] * (xd - t[0]),
+                          torch.where(xd > t[-1], v[-1] + d[-1] * (xd - t[-1]), inner))
+        return out.to(x.dtype)
+
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """h'(x), elementwise (the end slopes beyond the knots)."""
+        check_tensor("MonotoneSpline.derivative", "x", x, floating=True)
+        t, v, d = self.knots, self.values, self.slopes
+        xd, k, h, s = self._piece(x)
+        inner = ((6 * s * s - 6 * s) * (v[k] - v[k + 1]) / h + (3 * s * s - 4 * s + 1) * d[k]
+                 + (3 * s * s - 2 * s) * d[k + 1])
+        out = torch.where(xd < t[0], d[0], torch.where(xd > t[-1], d[-1], inner))
+        return out.to(x.dtype)
+
+    def __repr__(self) -> str:
+        return f"MonotoneSpline({len(self.knots)} knots on [{self.knots[0]:.3g}, {self.knots[-1]:.3g}])"
+
+
+def random_monotone_spline(lo: float, hi: float, knots: int = 6, spread: float = 0.8,
+                           generator: Optional[torch.Generator] = None) -> MonotoneSpline:
+    r"""A random strictly increasing cubic spline that maps :math:`[lo, hi]` onto itself.
+
+    ``knots`` evenly spaced knots :math:`t_k` on :math:`[lo, hi]`; the secant slopes are
+    :math:`e^{s z_k}` (:math:`z_k \sim N(0, 1)`, :math:`s` = ``spread``), rescaled so that the
+    values run from ``lo`` to ``hi``. ``spread = 0`` gives the identity; larger values bend more.
+
+    >>> h = random_monotone_spline(-2.0, 2.0, generator=torch.Generator().manual_seed(0))
+    >>> h(torch.tensor([-2.0, 2.0]))
+    tensor([-2.,  2.])
+    """
+    fn = "random_monotone_spline"
+    lo, hi = check_float(fn, "lo", lo), check_float(fn, "hi", hi)
+    if hi <= lo:
+        fail_value(fn, "hi", hi, f"a number > lo = {lo:g}")
+    knots = check_int(fn, "knots", knots, min=2)
+    spread = check_float(fn, "spread", spread, min=0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        fail_type(fn, "generator", generator, "a torch.Generator or None")
+    t = torch.linspace(lo, hi, knots, dtype=torch.float64)
+    slopes = torch.exp(spread * torch.randn(knots - 1, generator=generator, dtype=torch.float64))
+    steps = slopes * (t[1:] - t[:-1])
+    v = torch.cat([torch.zeros(1, dtype=torch.float64), steps.cumsum(0)])
+    return MonotoneSpline(t, lo + (hi - lo) * v / v[-1])
+
+
+class PostNonlinear(NamedTuple):
+    """What :func:`post_nonlinear` returns: the samples and the two splines of the model."""
+    x: torch.Tensor
+    y: torch.Tensor
+    h1: MonotoneSpline
+    h2: MonotoneSpline
+
+
+def post_nonlinear(n: int = 1000, noise: float = 0.3, seed: int = 0, sample_seed: int = 0,
+                   x_range: float = 2.0, knots: int = 6, spread: float = 0.8) -> PostNonlinear:
+    r"""Samples of the noisy post-nonlinear model :math:`y = h_1(h_2(x) + \varepsilon)`.
+
+    :math:`x \sim U[-r, r]` (:math:`r` = ``x_range``), :math:`\varepsilon \sim N(0, \sigma^2)`
+    (:math:`\sigma` = ``noise``), and :math:`h_1, h_2` random strictly increasing cubic splines
+    (:func:`random_monotone_spline`): :math:`h_2` maps :math:`[-r, r]` onto itself,
+    :math:`h_1` maps :math:`[-r - 2\sigma, r + 2\sigma]` onto itself. The model of the
+    "Pseudo-invertible networks using JAX" blog post (lab 6's seed), which draws
+    :math:`10^3` points from it; the post-nonlinear model is Zhang & Hyvärinen's (UAI 2009).
+
+    The splines depend on ``seed`` only; the samples on ``seed`` and ``sample_seed``, so
+    ``sample_seed=1`` draws a fresh test set from the same model. ``noise=0`` gives a
+    noise-free model :math:`y = h_1(h_2(x))` (its :math:`h_1` spans :math:`[-r, r]`, so it is
+    not the noisy model's; the noise-free part of a noisy model is ``h1(h2(x))`` of its splines).
+
+    Returns ``PostNonlinear(x, y, h1, h2)`` with ``x, y: (n, 1)`` float32.
+
+    >>> x, y, h1, h2 = post_nonlinear(5, seed=0)
+    >>> x.shape, y.shape
+    (torch.Size([5, 1]), torch.Size([5, 1]))
+    >>> bool(torch.equal(post_nonlinear(5, seed=0, sample_seed=1).h1(x), h1(x)))
+    True
+    """
+    fn = "post_nonlinear"
+    n = check_int(fn, "n", n, min=1)
+    noise = check_float(fn, "noise", noise, min=0)
+    seed = check_int(fn, "seed", seed, min=0)
+    sample_seed = check_int(fn, "sample_seed", sample_seed, min=0)
+    r = check_float(fn, "x_range", x_range, min=0, min_open=True)
+    g = torch.Generator().manual_seed(seed)
+    h2 = random_monotone_spline(-r, r, knots, spread, generator=g)
+    h1 = random_monotone_spline(-r - 2 * noise, r + 2 * noise, knots, spread, generator=g)
+    state = np.random.SeedSequence([seed, sample_seed]).generate_state(1)[0]
+    gs = torch.Generator().manual_seed(int(state))
+    x = (2 * torch.rand(n, 1, generator=gs) - 1) * r
+    eps = noise * torch.randn(n, 1, generator=gs)
+    return PostNonlinear(x, h1(h2(x) + eps), h1, h2)

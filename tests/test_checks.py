@@ -296,3 +296,26 @@ def test_explain_errors_names_the_call_quotes_torch_and_picks_the_hint():
     with pytest.raises(TypeError, match="explain_errors: hints"):
         with explain_errors("f", {"key": 3}):
             pass
+
+
+def test_explain_errors_also_explains_the_python_errors_it_is_given():
+    from invlab.checks import explain_errors
+    with pytest.raises(checks.CheckFailed, match=r"^step fails \((\S*\.)?omega\(\) missing 2 required positional "
+                                                 r"arguments: 'mu' and 'lam'\): pass mu, lam$"):
+        with explain_errors("step", {"missing": "pass mu, lam"}, also=(TypeError,)):
+            def omega(f, g, x, y, mu, lam):
+                pass
+            omega(1, 2, 3, 4)
+    with pytest.raises(IndexError):                              # not named: passes through
+        with explain_errors("k", also=(TypeError,)):
+            [][1]
+    with pytest.raises(checks.CheckFailed, match="^a failed check$"):   # a check inside is not re-worded
+        with explain_errors("k", also=(AssertionError, Exception)):
+            checks.check(False, "a failed check")
+    with pytest.raises(NotImplementedError):
+        with explain_errors("k", also=(Exception,)):
+            raise NotImplementedError()
+    for bad in ([TypeError], (TypeError, "x"), (int,)):
+        with pytest.raises(TypeError, match="explain_errors: also must be a tuple of exception classes"):
+            with explain_errors("k", also=bad):
+                pass

@@ -123,3 +123,98 @@ def test_gaussian_ring_centres_are_the_ring_modes():
         data.two_moons(1)
     with pytest.raises(TypeError, match=r"^two_moons: noise must be a finite number ≥ 0, got '0.1'$"):
         data.two_moons(10, noise="0.1")
+
+
+# --------------------------------------------------------------------------- lab 6: the post-nonlinear model
+def _bisect_inverse(h, y, lo=-50.0, hi=50.0, iters=80):
+    lo, hi = torch.full_like(y, lo), torch.full_like(y, hi)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        right = h(mid) < y
+        lo, hi = torch.where(right, mid, lo), torch.where(right, hi, mid)
+    return (lo + hi) / 2
+
+
+def test_monotone_spline_stays_monotone_where_naive_slopes_overshoot():
+    # a flat step next to a steep one: central-difference (Catmull-Rom) slopes make the cubic dip and overshoot
+    t = torch.tensor([0.0, 1.0, 2.0, 3.0], dtype=torch.float64)
+    v = torch.tensor([0.0, 0.01, 1.0, 1.01], dtype=torch.float64)
+    h = data.MonotoneSpline(t, v)
+    grid = torch.linspace(-1, 4, 5001, dtype=torch.float64)
+    assert bool((h(grid).diff() > 0).all()) and bool((h.derivative(grid) >= 0).all())
+    assert torch.allclose(h(t), v)                                       # interpolates the knots
+    assert 0.0 <= h(torch.tensor([0.5], dtype=torch.float64)).item() <= 0.01   # no overshoot inside a piece
+
+
+def test_monotone_spline_matches_scipy_pchip_inside_and_is_linear_beyond():
+    from scipy.interpolate import PchipInterpolator
+    h = data.random_monotone_spline(-2.0, 2.0, knots=7, generator=torch.Generator().manual_seed(5))
+    inner = torch.linspace(h.knots[1].item(), h.knots[-2].item(), 801, dtype=torch.float64)
+    ref = PchipInterpolator(h.knots.numpy(), h.values.numpy())   # same interior slopes (end slopes differ by design)
+    assert abs(h(inner).numpy() - ref(inner.numpy())).max() < 1e-12
+    beyond = torch.tensor([3.0, 4.0, 5.0], dtype=torch.float64)
+    assert torch.allclose(h(beyond).diff(), torch.full((2,), h.slopes[-1].item(), dtype=torch.float64))
+    assert torch.allclose(h(torch.tensor([-3.0], dtype=torch.float64)), h.values[:1] - h.slopes[0])
+
+
+def test_monotone_spline_derivative_is_the_slope_of_the_spline():
+    h = data.random_monotone_spline(-1.0, 3.0, generator=torch.Generator().manual_seed(1))
+    x = torch.linspace(-2, 4, 601, dtype=torch.float64)
+    eps = 1e-6
+    numeric = (h(x + eps) - h(x - eps)) / (2 * eps)
+    assert torch.allclose(h.derivative(x), numeric, atol=1e-5)
+    assert h(torch.zeros(2, 3)).shape == (2, 3) and h(torch.zeros(2, 3)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_monotone_splines_are_increasing_bijections_onto_their_range(seed):
+    h = data.random_monotone_spline(-3.0, 1.0, knots=6, spread=1.5, generator=torch.Generator().manual_seed(seed))
+    grid = torch.linspace(-30, 30, 60_001, dtype=torch.float64)
+    assert bool((h(grid).diff() > 0).all()) and h.derivative(grid).min() > 0
+    assert torch.allclose(h(torch.tensor([-3.0, 1.0], dtype=torch.float64)),
+                          torch.tensor([-3.0, 1.0], dtype=torch.float64))
+    ident = data.random_monotone_spline(-3.0, 1.0, spread=0.0)
+    assert torch.allclose(ident(grid), grid)
+
+
+def test_post_nonlinear_is_the_seeded_noisy_model():
+    x, y, h1, h2 = data.post_nonlinear(4000, noise=0.5, seed=3)
+    assert x.shape == y.shape == (4000, 1) and x.dtype == y.dtype == torch.float32
+    assert x.min() >= -2 and x.max() <= 2 and abs(x.mean().item()) < 0.1          # uniform on [-2, 2]
+    eps = _bisect_inverse(h1, y.double()) - h2(x.double())                        # ε = h1⁻¹(y) − h2(x)
+    assert abs(eps.mean().item()) < 0.03 and abs(eps.std().item() - 0.5) < 0.03
+    again = data.post_nonlinear(4000, noise=0.5, seed=3)
+    assert torch.equal(again.x, x) and torch.equal(again.y, y)                     # seeded
+    fresh = data.post_nonlinear(4000, noise=0.5, seed=3, sample_seed=1)
+    assert not torch.equal(fresh.x, x)                                             # new samples ...
+    grid = torch.linspace(-3, 3, 101)
+    assert torch.equal(fresh.h1(grid), h1(grid)) and torch.equal(fresh.h2(grid), h2(grid))   # ... same model
+    other = data.post_nonlinear(10, seed=4)
+    assert not torch.equal(other.h1(grid), h1(grid))
+    clean = data.post_nonlinear(50, noise=0.0, seed=3)
+    assert torch.allclose(clean.y, clean.h1(clean.h2(clean.x)))
+
+
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: data.post_nonlinear(0), ValueError, "post_nonlinear: n must be an int ≥ 1, got 0"),
+    (lambda: data.post_nonlinear(10, noise=-0.1), ValueError, "post_nonlinear: noise must be"),
+    (lambda: data.post_nonlinear(10, seed=1.5), TypeError, "post_nonlinear: seed must be an int"),
+    (lambda: data.post_nonlinear(10, x_range=0.0), ValueError, "post_nonlinear: x_range must be"),
+    (lambda: data.random_monotone_spline(1.0, 1.0), ValueError, "random_monotone_spline: hi must be a number > lo"),
+    (lambda: data.random_monotone_spline(0.0, 1.0, knots=1), ValueError, "random_monotone_spline: knots must be"),
+    (lambda: data.random_monotone_spline(0.0, 1.0, generator=0), TypeError,
+     "random_monotone_spline: generator must be a torch.Generator or None"),
+    (lambda: data.MonotoneSpline(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])), ValueError,
+     "MonotoneSpline: values must be strictly increasing finite numbers"),
+    (lambda: data.MonotoneSpline(torch.tensor([0.0, 0.0]), torch.tensor([0.0, 1.0])), ValueError,
+     "MonotoneSpline: knots must be strictly increasing"),
+    (lambda: data.MonotoneSpline(torch.tensor([0.0]), torch.tensor([0.0])), ValueError,
+     "MonotoneSpline: knots must be a 1-D tensor of at least 2 knots"),
+    (lambda: data.MonotoneSpline(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0, 2.0])), ValueError,
+     "MonotoneSpline: values must be"),
+    (lambda: data.MonotoneSpline(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0]))([0.5]), TypeError,
+     "MonotoneSpline: x must be a torch.Tensor"),
+])
+def test_lab6_generators_name_bad_input(call, error, text):
+    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")):
+        call()

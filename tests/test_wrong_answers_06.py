@@ -15,6 +15,10 @@ LAB = ROOT / "labs" / "06_pseudo_invertible.ipynb"
 SOLUTION = ROOT / "solutions" / "06_pseudo_invertible.ipynb"
 SETUP_CELLS = ["setup", "data", "nets"]
 
+OWN_OMEGA = ("omega calls the course's own implementation (invlab.cycle.omega); this exercise asks you "
+             "to write it yourself, so it scores 0")
+OWN_REPORT = "cycle_report calls the course's own implementation ("
+
 # ------------------------------------------------------------------ exercise 1: omega
 _OMEGA = """
 y_cycle = {y_err}
@@ -44,6 +48,41 @@ OMEGA_BANK = {
                                "sums the squares over the features of a sample"),
     "returns a float": (_omega(ret="(mu * y_cycle + lam * x_cycle).item()"), "should be a torch.Tensor"),
     "no gradient": ("with torch.no_grad():\n" + textwrap.indent(_omega(), "    "), "carries no gradient"),
+    "both cycles added sample by sample": (
+        "return (mu * (y - f(g(y))).pow(2) + lam * (x - g(f(x))).pow(2)).sum(1).mean()",
+        "omega fails (The size of tensor a (7) must match the size of tensor b (5)"),
+    "f.forward(...) on plain functions": (
+        _omega(y_err="(y - f.forward(g.forward(y))).pow(2).sum(1).mean()",
+               x_err="(x - g.forward(f.forward(x))).pow(2).sum(1).mean()"),
+        "f and g are called like functions, f(v) and g(v)"),
+    "sum over a dimension that is not there": (
+        _omega(y_err="(y - f(g(y))).pow(2).sum(2).mean()", x_err="(x - g(f(x))).pow(2).sum(2).mean()"),
+        "sum the squares over dim 1, then average over the samples"),
+    "calls invlab's omega": ("return cycle.omega(f, g, x, y, mu, lam)", OWN_OMEGA),
+    "calls invlab's omega through an alias": ("import invlab as il\nreference = il.cycle.omega\n"
+                                              "return reference(f, g, x, y, mu, lam)", OWN_OMEGA),
+    "calls invlab's omega for one term": (
+        _omega(x_err="cycle.omega(f, g, x, y, 0.0, 1.0)"), OWN_OMEGA),
+}
+
+# correct answers written another way: each must pass the graded cell (and train the sweep under vmap)
+OMEGA_RIGHT = {
+    "F.mse_loss with reduction='sum', divided by the samples": (
+        "return (mu * F.mse_loss(f(g(y)), y, reduction='sum') / y.shape[0]\n"
+        "        + lam * F.mse_loss(g(f(x)), x, reduction='sum') / len(x))"),
+    "torch.mean of torch.sum over the last dimension": _omega(
+        y_err="torch.mean(torch.sum((f(g(y)) - y) ** 2, dim=-1))",
+        x_err="torch.mean(torch.sum((g(f(x)) - x) ** 2, dim=-1))"),
+    "squared vector norm per sample": _omega(
+        y_err="torch.linalg.vector_norm(y - f(g(y)), dim=1).pow(2).mean()",
+        x_err="torch.linalg.vector_norm(x - g(f(x)), dim=1).pow(2).mean()"),
+    "einsum": _omega(y_err="torch.einsum('nd,nd->', y - f(g(y)), y - f(g(y))) / len(y)",
+                     x_err="torch.einsum('nd,nd->', x - g(f(x)), x - g(f(x))) / len(x)"),
+    "zero weights skip their term": (
+        "total = torch.zeros(())\n"
+        "if mu:\n    total = total + mu * (y - f(g(y))).pow(2).sum(1).mean()\n"
+        "if lam:\n    total = total + lam * (x - g(f(x))).pow(2).sum(1).mean()\n"
+        "return total"),
 }
 
 # ------------------------------------------------------------------ exercise 2: train_step
@@ -92,6 +131,26 @@ STEP_BANK = {
         _step().replace("x if x_omega is None else x_omega", "x_omega or x")
                .replace("y if y_omega is None else y_omega", "y_omega or y"),
         "test `x_omega is None` instead"),
+    "omega called without mu, lam": (_step(loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega)"),
+                                     "check the arguments of your calls: omega(f, g, x, y, mu, lam)"),
+    ".item() before backward": (_step(loss="(fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)).item()",
+                                      ret="loss"),
+                                "call backward() on the loss tensor"),
+    "loss computed under torch.no_grad()": (
+        _step(loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)").replace(
+            "loss = fit_loss", "with torch.no_grad():\n    loss = fit_loss"),
+        "the loss carries no gradient"),
+}
+
+STEP_RIGHT = {
+    "zero_grad(set_to_none=True), explicit None tests": (
+        "if x_omega is None:\n    x_omega = x\nif y_omega is None:\n    y_omega = y\n"
+        "opt.zero_grad(set_to_none=True)\n"
+        "loss = fit_loss(f, g, x, y)\nloss = loss + omega(f, g, x_omega, y_omega, mu, lam)\n"
+        "loss.backward()\nopt.step()\nreturn float(loss)"),
+    "gradients cleared after the step": _step(zero="", after="opt.zero_grad()", ret="loss.detach().item()"),
+    "keyword arguments": _step(loss="fit_loss(f=f, g=g, x=x, y=y) + omega(f, g, x=x_omega, y=y_omega, "
+                                    "mu=mu, lam=lam)"),
 }
 
 # ------------------------------------------------------------------ exercise 3: cycle_report
@@ -140,10 +199,60 @@ REPORT_BANK = {
         _report(grid="torch.linspace(x_train.min().item() - margin, x_train.max().item() + margin, n)[:, None]",
                 inside="((grid >= x_train.min()) & (grid <= x_train.max())).squeeze(1)"),
         "the y grid spans"),
+    "calls invlab's cycle_report": ("return cycle.cycle_report(f, g, x_train, y_train, margin, n)", OWN_REPORT),
+    "calls invlab's cycle_errors": (
+        _report(err='cycle.cycle_errors(f, g, grid, grid)[0 if side == "x" else 1]',
+                inside="((grid >= lo) & (grid <= hi)).squeeze(1)"), OWN_REPORT),
+    ".item() on all the errors at once": (
+        _report(agg_in="err[inside].pow(2).sqrt().item()", agg_out="err[~inside].pow(2).sqrt().item()"),
+        ".item() and float() take one number"),
+    "1-D grid": (_report(grid="torch.linspace(lo - margin, hi + margin, n)",
+                         inside="(grid >= lo) & (grid <= hi)"),
+                 "f and g take a batch of shape (n, 1)"),
+    "computed with gradients, read with .numpy()": (
+        "import math\n" + _report(agg_in="math.sqrt(float(err[inside].pow(2).mean().numpy()))",
+                                   agg_out="math.sqrt(float(err[~inside].pow(2).mean().numpy()))")
+        .replace("with torch.no_grad():", "if True:"),
+        "compute the report without gradients"),
+}
+
+REPORT_RIGHT = {
+    "torch.sqrt(torch.mean(...)) and float(...)": _report(
+        agg_in="float(torch.sqrt(torch.mean(err[inside] ** 2)))",
+        agg_out="float(torch.sqrt(torch.mean(err[~inside] ** 2)))"),
+    "numpy on a detached copy": "import numpy as np\n" + _report(
+        agg_in="float(np.sqrt(np.mean(err[inside].numpy() ** 2)))",
+        agg_out="float(np.sqrt(np.mean(err[~inside].numpy() ** 2)))"),
+    "grid in the data's dtype, flattened mask, sides written out": (
+        "out = {}\n"
+        "with torch.no_grad():\n"
+        "    for name, data, trip in ((\"x\", x_train, lambda v: g(f(v))), (\"y\", y_train, lambda v: f(g(v)))):\n"
+        "        lo, hi = float(data.min()), float(data.max())\n"
+        "        grid = torch.linspace(lo - margin, hi + margin, n, dtype=data.dtype).unsqueeze(1)\n"
+        "        e2 = (grid - trip(grid)).pow(2).flatten()\n"
+        "        inside = ((grid >= lo) & (grid <= hi)).flatten()\n"
+        "        out[name + \"_in\"] = e2[inside].mean().sqrt().item()\n"
+        "        out[name + \"_out\"] = e2[~inside].mean().sqrt().item()\n"
+        "return out"),
 }
 
 EXERCISES = [("ex1_omega", "test_omega", OMEGA_BANK), ("ex2_train_step", "test_train_step", STEP_BANK),
              ("ex3_cycle_report", "test_cycle_report", REPORT_BANK)]
+RIGHT = {"ex1_omega": OMEGA_RIGHT, "ex2_train_step": STEP_RIGHT, "ex3_cycle_report": REPORT_RIGHT}
+# the sweep of section 8 runs the student's omega under torch.func.vmap(grad(...)): a right omega must train it
+SWEEP_PROBE = """
+_probe = train_sweep([0.0, 1.0], x=x_nf, y=y_nf, steps=3, desc="probe")
+assert all(bool(torch.isfinite(v).all()) for v in _probe["theta"].values())
+"""
+# right for the graded cell, but it asks a tensor for True/False, which vmap cannot answer for all pairs at once
+OMEGA_BRANCHES = """
+err_y = (y - f(g(y))).pow(2).sum(1)
+err_x = (x - g(f(x))).pow(2).sum(1)
+if err_y.max() == 0 and err_x.max() == 0:
+    return torch.zeros(())
+return mu * err_y.mean() + lam * err_x.mean()
+"""
+SWEEP_CELLS = ["train", "functional", "sweep"]   # what the probe needs defined (train_sweep and its helpers)
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +273,35 @@ def outcomes():
                 defined = run(with_body(lab[exercise], body))
                 assert defined is None, f"{exercise}: the wrong answer {name!r} does not even define: {defined}"
                 results[(exercise, name)] = run(lab[test])
+            for name, body in RIGHT[exercise].items():
+                defined = run(with_body(lab[exercise], body))
+                assert defined is None, f"{exercise}: the right answer {name!r} does not even define: {defined}"
+                results[(exercise, "right: " + name)] = run(lab[test])
             assert run(sol[exercise]) is None
             results[(exercise, "reference answer")] = run(lab[test])
+        # each right omega also trains the vmap sweep of section 8 (with the solution's other answers)
+        for gid in ["ex2_train_step", "ex3_cycle_report"]:
+            assert run(sol[gid]) is None
+        for name, body in {**OMEGA_RIGHT, "reference answer": None, "branches on tensor values": OMEGA_BRANCHES}.items():
+            assert run(sol["ex1_omega"] if body is None else with_body(lab["ex1_omega"], body)) is None
+            results[("sweep", name)] = run(_definitions_only(sol) + SWEEP_PROBE)
+        results[("ex1_omega", "right: branches on tensor values")] = run(lab["test_omega"])
     return results
+
+
+def _definitions_only(sol):
+    """The functions of the cells the sweep needs (train_sweep, pair_from, ...), without their training runs."""
+    import ast
+
+    def upper(t):
+        return (isinstance(t, ast.Name) and t.id.isupper()) or (isinstance(t, ast.Tuple) and all(map(upper, t.elts)))
+    out = []
+    for gid in SWEEP_CELLS:
+        tree = ast.parse(sol[gid])
+        keep = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom))
+                or (isinstance(n, ast.Assign) and all(map(upper, n.targets)))]
+        out.append(ast.unparse(ast.Module(body=keep, type_ignores=[])))
+    return "\n".join(out) + "\n"
 
 
 @pytest.mark.parametrize("exercise", [e for e, _, _ in EXERCISES])
@@ -183,6 +318,24 @@ def test_wrong_answer_fails_with_its_message(outcomes, exercise, name, expected)
     ename, evalue = got
     assert ename == "CheckFailed", f"{exercise} / {name}: the graded cell crashed with {ename}: {evalue}"
     assert expected in evalue, f"{exercise} / {name}: expected a message with {expected!r}, got: {evalue}"
+
+
+@pytest.mark.parametrize("exercise, name", [(e, n) for e, bank in RIGHT.items() for n in bank],
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
+def test_right_answer_in_another_form_passes(outcomes, exercise, name):
+    assert outcomes[(exercise, "right: " + name)] is None, outcomes[(exercise, "right: " + name)]
+
+
+@pytest.mark.parametrize("name", [*OMEGA_RIGHT, "reference answer"])
+def test_a_right_omega_trains_the_vmap_sweep(outcomes, name):
+    assert outcomes[("sweep", name)] is None, outcomes[("sweep", name)]
+
+
+def test_an_omega_that_branches_on_tensors_passes_its_cell_but_the_sweep_says_why_not(outcomes):
+    assert outcomes[("ex1_omega", "right: branches on tensor values")] is None
+    ename, evalue = outcomes[("sweep", "branches on tensor values")]
+    assert ename == "CheckFailed" and evalue.startswith("train_sweep fails (") and \
+        "it may not ask a tensor for True/False (if ...:)" in evalue, evalue
 
 
 def test_bank_covers_every_exercise():
