@@ -44,7 +44,8 @@ REFERENCES: Dict[str, Dict[str, object]] = {
         "ex1_exact_match": ["invlab.bijections.exact_match", "invlab.bijections.roundtrip_match"],
         "ex2_coupling": ["invlab.coupling.AffineCoupling"],
         "ex3_log_det": ["invlab.base.exact_log_det", "invlab.coupling.AffineCoupling"],
-        "ex5_honest": ["invlab.bijections.evaluate"],
+        "ex4_actnorm": ["invlab.coupling.ActNorm"],
+        "ex6_honest": ["invlab.bijections.evaluate"],
     },
     "03": {
         "ex2_mmd": {"names": ["invlab.mmd.mmd2", "invlab.mmd.mmd2_unbiased", "invlab.mmd.mmd2_biased",

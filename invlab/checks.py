@@ -305,7 +305,13 @@ def own_work(lab: str, exercise: str, *answers):
     what = ", ".join(sorted(getattr(a, "__name__", "") for a in answers if getattr(a, "__name__", ""))) or exercise
     wanted = {id(o): n for n in names if (o := _answers.resolve(n)) is not None}
     found = []
-    for obj in answers:
+    parts = list(answers)
+    for obj in answers:  # a class: its bases, and its methods (a notebook keeps no class source, but method sources)
+        if inspect.isclass(obj):
+            found += [wanted[id(base)] for base in obj.__mro__[1:] if id(base) in wanted]
+            parts += [f for v in vars(obj).values() for f in (v, getattr(v, "__func__", None), getattr(v, "fget", None))
+                      if inspect.isfunction(f)]
+    for obj in parts:
         try:
             source = inspect.getsource(obj)
         except (OSError, TypeError):

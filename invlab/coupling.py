@@ -299,15 +299,22 @@ class Reverse(Permutation):
 # --------------------------------------------------------------------------- ActNorm
 
 class ActNorm(InvertibleModule):
-    r"""Activation normalisation (Glow): a learned per-feature bias and scale.
+    r"""Activation normalisation (Kingma & Dhariwal 2018, Glow, §3.1): a learned per-feature
+    shift and scale.
 
     ::
 
         y = (x + b) ⊙ exp(log_s)          inverse: x = y ⊙ exp(-log_s) - b
 
-    ``b`` and ``log_s`` have shape ``(D,)``; ``log_det = sum(log_s)`` for every sample,
+    ``b`` and ``log_s`` have shape ``(D,)``. The Jacobian is diagonal with entries
+    ``s = exp(log_s)``, so ``log_det = Σ_j log|s_j| = sum(log_s)`` for every sample,
     shape ``(B,)``. For images ``(B, C, H, W)`` they are per channel and
     ``log_det = H * W * sum(log_s)``.
+
+    InvertibleNetworks.jl (the ``ActNorm(k; logdet=true)`` of seed 000, lab 2) writes the
+    same map as ``y = s ⊙ x + b'`` with ``b' = s ⊙ b`` and the same log-det,
+    ``Σ log|s|`` (times the pixels); its initialisation divides by the unbiased std.
+    Lab 2 has students write this block (exercise 4).
 
     **Data-dependent initialisation.** The first ``forward`` call in training mode sets
     ``b = -mean`` and ``log_s = -log(std)`` per feature over the batch (and pixels), so that
@@ -328,6 +335,9 @@ class ActNorm(InvertibleModule):
     >>> bool(y.mean(0).abs().max() < 1e-5), bool((y.std(0, correction=0) - 1).abs().max() < 1e-5)
     (True, True)
     >>> torch.allclose(norm.inverse(y), x)
+    True
+    >>> from invlab.base import exact_log_det          # log_det = Σ log_s = autograd's log|det J|
+    >>> torch.allclose(log_det.double(), exact_log_det(norm.double(), x.double()))
     True
     """
 

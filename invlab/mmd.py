@@ -26,10 +26,10 @@ bandwidth h > 0:
 * Gaussian:               κ_h(a, b) = exp(−‖a − b‖² / (2 h²))
 * inverse multiquadric:   κ_h(a, b) = h² / (h² + ‖a − b‖²)
 
-Ardizzone et al. (2019, *Analyzing inverse problems with invertible neural
-networks*) write the IMQ as C / (C + ‖a − b‖²); here C = h², so their widths
-``a`` in ``a² / (a² + d)`` are this module's bandwidths (both kernels equal 1 at
-d = 0). A **multiscale** kernel is the plain (unweighted) sum over several
+The code published with Ardizzone et al. (2019, *Analyzing inverse problems with
+invertible neural networks*; github.com/vislearn/analyzing_inverse_problems) writes the
+IMQ as C / (C + ‖a − b‖²); here C = h², so the widths ``a`` in its ``a² / (a² + d)``
+are this module's bandwidths (both kernels equal 1 at d = 0). A **multiscale** kernel is the plain (unweighted) sum over several
 bandwidths, Σ_h κ_h, so its value at d = 0 is ``len(bandwidths)``.
 
 Shapes: ``x`` is ``(n, D)`` and ``y`` is ``(m, D)``; a 1-D tensor ``(N,)`` is read as N
@@ -57,8 +57,10 @@ __all__ = ["pairwise_sq_dists", "gaussian_kernel", "imq_kernel", "multiscale_ker
 #: Kernel names accepted by :func:`multiscale_kernel` (``kind``) and :func:`mmd2` (``kernel``).
 KERNELS: Tuple[str, ...] = ("gaussian", "imq")
 
-#: The multiscale IMQ widths of Ardizzone et al.'s toy examples (FrEIA); they suit
-#: data of roughly unit scale. Rescale them (or the data) for other scales.
+#: The multiscale IMQ widths of the toy 8-modes notebook published with Ardizzone et al.'s
+#: code (vislearn/analyzing_inverse_problems, toy_8-modes/toy_8-modes.ipynb, MMD_multiscale;
+#: its science experiments use other widths); they suit data of roughly unit scale.
+#: Rescale them (or the data) for other scales.
 DEFAULT_BANDWIDTHS: Tuple[float, ...] = (0.05, 0.2, 0.9)
 
 Bandwidths = Union[float, Sequence[float]]
@@ -171,7 +173,7 @@ def gaussian_kernel(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) ->
 def imq_kernel(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) -> torch.Tensor:
     """Inverse multiquadric kernel matrix K[i, j] = h² / (h² + ‖x_i − y_j‖²), shape (n, m).
 
-    This is Ardizzone et al.'s C / (C + ‖a − b‖²) with C = h²; it equals 1 at zero
+    This is the C / (C + ‖a − b‖²) of Ardizzone et al.'s code with C = h²; it equals 1 at zero
     distance and has heavy (1/d) tails, so it still gives useful gradients when the
     two samples are far apart.
 
@@ -233,7 +235,8 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq",
         kernel: ``"imq"`` (h²/(h² + ‖a−b‖²), default) or ``"gaussian"``
             (exp(−‖a−b‖²/(2h²))).
         bandwidths: one positive bandwidth h or a sequence of them (multiscale sum);
-            default ``(0.05, 0.2, 0.9)`` (Ardizzone et al.), meant for unit-scale data.
+            default ``(0.05, 0.2, 0.9)`` (:data:`DEFAULT_BANDWIDTHS`: the toy 8-modes
+            notebook of Ardizzone et al.'s code), meant for unit-scale data.
         unbiased: U-statistic (needs n, m ≥ 2) if True, V-statistic (n, m ≥ 1) if False.
 
     Returns:

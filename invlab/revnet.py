@@ -182,8 +182,15 @@ class PlainNet(nn.Module):
 
     Not invertible: the convolutions replace the features instead of adding to them.
 
+    Same depth and feature size as :class:`IRevNet` (C = 16 channels of 7×7, 784 features),
+    but about 4× the convolution weights: each convolution maps all C channels to C
+    (C²k² weights), where an i-RevNet layer's F maps C/2 channels to C/2 ((C/2)²k²).
+
     >>> PlainNet()(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 10])
+    >>> conv = lambda net: sum(p.numel() for m in net.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
+    >>> conv(PlainNet()), conv(IRevNet())
+    (50240, 12576)
     """
 
     def __init__(self, in_channels: int = 1, image_size: int = 28, block_size: int = 4,

@@ -52,6 +52,34 @@ def test_own_work_passes_a_student_answer_and_names_a_reference():
                 pass
 
 
+def test_own_work_reads_a_class_by_its_bases_and_methods():
+    """A class made in a notebook keeps no source, but its methods do: a reference named in a
+    method that never runs (or that recurses before reaching the course's code), or a course class
+    as a base, is found before anything runs."""
+    namespace = {"invlab": invlab, "torch": torch}
+    exec(compile("class Coupling(invlab.InvertibleModule):\n"
+                 "    def inverse(self, y):\n"
+                 "        return invlab.AffineCoupling.inverse(self, y)\n", "<cell>", "exec"), namespace)
+    import linecache                      # what IPython does for every cell: keep its source
+    linecache.cache["<cell>"] = (0, None, ["class Coupling(invlab.InvertibleModule):\n", "    def inverse(self, y):\n",
+                                          "        return invlab.AffineCoupling.inverse(self, y)\n"], "<cell>")
+    with pytest.raises(checks.CheckFailed, match=r"^Coupling calls the course's own implementation "
+                                                 r"\(invlab\.coupling\.AffineCoupling\)"):
+        with checks.own_work("02", "ex2_coupling", namespace["Coupling"]):
+            pass
+    class ActNorm(invlab.ActNorm):        # a subclass of the answer, never called
+        pass
+    with pytest.raises(checks.CheckFailed, match=r"^ActNorm calls the course's own implementation "
+                                                 r"\(invlab\.coupling\.ActNorm\)"):
+        with checks.own_work("02", "ex4_actnorm", ActNorm):
+            pass
+    class Fine(invlab.InvertibleModule):  # the contract's base class is allowed
+        def forward_with_log_det(self, x):
+            return x, x.new_zeros(len(x))
+    with checks.own_work("02", "ex4_actnorm", Fine):
+        Fine()(torch.zeros(2, 3))
+
+
 def test_own_work_refuses_unknown_exercises():
     with pytest.raises(ValueError, match="names_for: no exercise 'ex9' of lab '03'"):
         with checks.own_work("03", "ex9"):

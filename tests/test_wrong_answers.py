@@ -23,7 +23,7 @@ LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
 # Cells a lab's graded cells do not need (figures, side studies): skipped to keep the test fast.
 SKIP = {
     "01": set(),
-    "02": {"examples", "regression_eval", "honest_run", "compare", "bijective"},
+    "02": {"examples", "regression_eval", "honest_run", "compare", "bijective", "actnorm_demo"},
     "03": {"wide", "mmd_demo", "compare_plot"},
 }
 
@@ -245,61 +245,61 @@ MISTAKES = [
     ("02", "ex3_log_det", "test_log_det", "one number for the batch",
      [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum() + s1.sum()")],
      r"one value per row\) has shape \(\); expected \(4,\)"),
-    # ---- lab 2, exercise 4: train_step
-    ("02", "ex4_train_step", "test_train_step", "no zero_grad",
+    # ---- lab 2, exercise 5: train_step
+    ("02", "ex5_train_step", "test_train_step", "no zero_grad",
      [("    optimizer.zero_grad()\n", "")],
      r"used the old gradients too"),
-    ("02", "ex4_train_step", "test_train_step", "zero_grad between the backward calls",
+    ("02", "ex5_train_step", "test_train_step", "zero_grad between the backward calls",
      [("    loss_inv = F.mse_loss", "    optimizer.zero_grad()\n    loss_inv = F.mse_loss")],
      r"used only the inverse loss's gradient"),
-    ("02", "ex4_train_step", "test_train_step", "no inverse backward",
+    ("02", "ex5_train_step", "test_train_step", "no inverse backward",
      [("    (inverse_weight * loss_inv).backward()\n", "")],
      r"used only the forward loss's gradient"),
-    ("02", "ex4_train_step", "test_train_step", "weight forgotten",
+    ("02", "ex5_train_step", "test_train_step", "weight forgotten",
      [("(inverse_weight * loss_inv).backward()", "loss_inv.backward()")],
      r"multiplied by inverse_weight"),
-    ("02", "ex4_train_step", "test_train_step", "weighted loss returned",
+    ("02", "ex5_train_step", "test_train_step", "weighted loss returned",
      [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd.item(), inverse_weight * loss_inv.item()")],
      r"inverse loss returned by train_step \(without the weight\)"),
-    ("02", "ex4_train_step", "test_train_step", "inverse run on x, compared with y",
+    ("02", "ex5_train_step", "test_train_step", "inverse run on x, compared with y",
      [("F.mse_loss(inn.inverse(y), x)", "F.mse_loss(inn.inverse(x), y)")],
      r"inverse loss returned by train_step is that of inn\.inverse\(x\) compared with y"),
-    ("02", "ex4_train_step", "test_train_step", "forward run on y for the inverse loss",
+    ("02", "ex5_train_step", "test_train_step", "forward run on y for the inverse loss",
      [("F.mse_loss(inn.inverse(y), x)", "F.mse_loss(inn(y), x)")],
      r"is that of inn\(y\) compared with x: the inverse direction starts from the targets y"),
-    ("02", "ex4_train_step", "test_train_step", "clipping after the step",
+    ("02", "ex5_train_step", "test_train_step", "clipping after the step",
      [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n    optimizer.step()\n",
        "    optimizer.step()\n    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n")],
      r"max_norm=0\.05 the gradient at optimizer\.step\(\) has norm .*BEFORE optimizer\.step\(\)"),
-    ("02", "ex4_train_step", "test_train_step", "no clipping",
+    ("02", "ex5_train_step", "test_train_step", "no clipping",
      [("    torch.nn.utils.clip_grad_norm_(inn.parameters(), max_norm)\n", "")],
      r"clip it with .*BEFORE optimizer\.step\(\)"),
-    ("02", "ex4_train_step", "test_train_step", "a step after each backward",
+    ("02", "ex5_train_step", "test_train_step", "a step after each backward",
      [("    loss_fwd.backward()\n", "    loss_fwd.backward()\n    optimizer.step()\n")],
      r"called optimizer\.step\(\) 2 times; expected once"),
-    ("02", "ex4_train_step", "test_train_step", "tensors returned",
+    ("02", "ex5_train_step", "test_train_step", "tensors returned",
      [("return loss_fwd.item(), loss_inv.item()", "return loss_fwd, loss_inv")],
      r"losses as Python floats"),
-    ("02", "ex4_train_step", "test_train_step", "clipping to a fixed 1.0",
+    ("02", "ex5_train_step", "test_train_step", "clipping to a fixed 1.0",
      [("clip_grad_norm_(inn.parameters(), max_norm)", "clip_grad_norm_(inn.parameters(), 1.0)")],
      r"with max_norm=1e6 the gradient at optimizer\.step\(\) was clipped to norm 1 .*clip to the argument max_norm"),
-    ("02", "ex4_train_step", "test_train_step", "inverse loss under torch.no_grad",
+    ("02", "ex5_train_step", "test_train_step", "inverse loss under torch.no_grad",
      [("    loss_inv = F.mse_loss(inn.inverse(y), x)\n",
        "    with torch.no_grad():\n        loss_inv = F.mse_loss(inn.inverse(y), x)\n")],
      r"train_step fails \(.*does not require grad.*\): backward\(\) was called on a loss without gradients; "
      r"compute both losses, the inverse one too, with gradients"),
-    ("02", "ex4_train_step", "test_train_step", "inverse loss detached",
+    ("02", "ex5_train_step", "test_train_step", "inverse loss detached",
      [("loss_inv = F.mse_loss(inn.inverse(y), x)", "loss_inv = F.mse_loss(inn.inverse(y), x).detach()")],
      r"backward\(\) was called on a loss without gradients"),
-    ("02", "ex4_train_step", "test_train_step", "losses returned in swapped order",
+    ("02", "ex5_train_step", "test_train_step", "losses returned in swapped order",
      [("return loss_fwd.item(), loss_inv.item()", "return loss_inv.item(), loss_fwd.item()")],
      r"returns \(inverse loss, forward loss\): return \(forward loss, inverse loss\) in that order"),
-    ("02", "ex4_train_step", "test_train_step", "reduction='sum'",
+    ("02", "ex5_train_step", "test_train_step", "reduction='sum'",
      [("F.mse_loss(inn(x), y)", "F.mse_loss(inn(x), y, reduction='sum')"),
       ("F.mse_loss(inn.inverse(y), x)", "F.mse_loss(inn.inverse(y), x, reduction='sum')")],
      r"the forward loss returned by train_step is .*the mean squared error, not the sum"),
-    # ---- lab 2, exercise 5: honest_scores
-    ("02", "ex5_honest", "test_honest", "every row scored",
+    # ---- lab 2, exercise 6: honest_scores
+    ("02", "ex6_honest", "test_honest", "every row scored",
      [("""        y_hat = model(X[rows].to(dev))
         x_hat = model.inverse(Y[rows].to(dev))
     return {"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}""",
@@ -307,19 +307,19 @@ MISTAKES = [
         x_hat = model.inverse(Y.to(dev))
     return {"forward": exact_match(y_hat, Y, dim), "inverse": exact_match(x_hat, X, dim)}""")],
      r"scored every row of X and Y: score only the rows `rows`"),
-    ("02", "ex5_honest", "test_honest", "inverse compared with Y",
+    ("02", "ex6_honest", "test_honest", "inverse compared with Y",
      [('"inverse": exact_match(x_hat, X[rows], dim)', '"inverse": exact_match(x_hat, Y[rows], dim)')],
      r"\['inverse'\] on rows .*compare with the true X\[rows\]"),
-    ("02", "ex5_honest", "test_honest", "round trip as the inverse score",
+    ("02", "ex6_honest", "test_honest", "round trip as the inverse score",
      [("x_hat = model.inverse(Y[rows].to(dev))", "x_hat = model.inverse(model(X[rows].to(dev)))")],
      r"\['inverse'\] on rows"),
-    ("02", "ex5_honest", "test_honest", "no eval mode",
+    ("02", "ex6_honest", "test_honest", "no eval mode",
      [("    model.eval()\n", "")],
      r"training mode: call model\.eval\(\)"),
-    ("02", "ex5_honest", "test_honest", "no torch.no_grad",
+    ("02", "ex6_honest", "test_honest", "no torch.no_grad",
      [("with torch.no_grad():", "if True:")],
      r"computed gradients"),
-    ("02", "ex5_honest", "test_honest", "directions swapped",
+    ("02", "ex6_honest", "test_honest", "directions swapped",
      [('{"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}',
        '{"forward": exact_match(x_hat, X[rows], dim), "inverse": exact_match(y_hat, Y[rows], dim)}')],
      r"\['forward'\] on rows \[1, 3, 5, 7\]"),
@@ -440,6 +440,167 @@ MISTAKES = [
     ("03", "ex4_sampler", "test_sampler", "a fixed seed inside",
      [("z = torch.randn(n, DIM_Z, device=dev)", "torch.manual_seed(0)\n    z = torch.randn(n, DIM_Z, device=dev)")],
      r"returns the same samples on every call: each call should draw fresh z"),
+    # ---- the course's own answer called (invlab.answers.REFERENCES): the visible cell says the grader's words
+    ("01", "ex1_split", "test_split", "calls invlab.split_channels",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return invlab.split_channels(x)")],
+     r"^CheckFailed: merge_channels, split_channels calls the course's own implementation "
+     r"\(invlab\.revnet\.split_channels\); this exercise asks you to write it yourself, so it scores 0$"),
+    ("01", "ex1_split", "test_split", "merge by invlab's merge_channels under another name",
+     [("return torch.cat([x1, x2], dim=1)", "from invlab.revnet import merge_channels as glue\n    return glue(x1, x2)")],
+     r"calls the course's own implementation \(invlab\.revnet\.merge_channels\)"),
+    ("01", "ex2_layer", "test_layer", "forward through invlab.RevBlock",
+     [("x1, x2 = split_channels(x)\n        return merge_channels(self.F(x1) + x2, x1)", "return invlab.RevBlock(self.F)(x)")],
+     r"^CheckFailed: InvertibleLayer calls the course's own implementation \(invlab\.revnet\.RevBlock\)"),
+    ("01", "ex3_irevnet", "test_irevnet", "body built from invlab.RevBlock",
+     [("self.layers = nn.ModuleList([InvertibleLayer(channels, kernel_size) for _ in range(depth)])",
+       "self.layers = nn.ModuleList([invlab.RevBlock(InvertibleLayer(channels, kernel_size).F) for _ in range(depth)])")],
+     r"^CheckFailed: IRevNet, IRevNetBody calls the course's own implementation \(invlab\.revnet\.RevBlock\)"),
+    ("01", "ex5_error", "test_invertible", "calls invlab.relative_error",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return invlab.relative_error(x, x_rec)")],
+     r"^CheckFailed: reconstruction_error calls the course's own implementation \(invlab\.base\.relative_error\)"),
+    ("01", "ex5_error", "test_invertible", "calls invlab.is_invertible",
+     [("    with torch.no_grad():\n        x_rec = net.inverse(net.features(x))\n"
+       "    return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "    return invlab.is_invertible(net.body, x).forward_error")],
+     r"calls the course's own implementation \(invlab\.base\.is_invertible\)"),
+    ("02", "ex1_exact_match", "test_exact_match", "calls B.exact_match",
+     [("return (p == t).all(dim=1).double().mean().item()", "return B.exact_match(pred, target, dim=dim)")],
+     r"^CheckFailed: exact_match calls the course's own implementation \(invlab\.bijections\.exact_match\)"),
+    ("02", "ex1_exact_match", "test_exact_match", "B.exact_match by a computed name",
+     [("return (p == t).all(dim=1).double().mean().item()",
+       "return getattr(B, \"exact\" + \"_match\")(pred, target, dim=dim)")],
+     r"^CheckFailed: exact_match calls the course's own implementation \(invlab\.bijections\."),
+    ("02", "ex2_coupling", "test_coupling_inverse", "inverse of invlab.AffineCoupling",
+     [("        y1, y2 = y[:, :self.d1], y[:, self.d1:]\n        s1, t1 = self.s_t(self.net1, y1)",
+       "        return invlab.AffineCoupling.inverse(self, y)\n        y1, y2 = y[:, :self.d1], y[:, self.d1:]\n"
+       "        s1, t1 = self.s_t(self.net1, y1)")],
+     r"^CheckFailed: Coupling calls the course's own implementation \(invlab\.coupling\.AffineCoupling\)"),
+    ("02", "ex3_log_det", "test_log_det", "calls invlab.exact_log_det",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return invlab.exact_log_det(block, x)")],
+     r"^CheckFailed: coupling_log_det calls the course's own implementation \(invlab\.base\.exact_log_det\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "initialises with invlab.ActNorm",
+     [("        with torch.no_grad():\n            mean, std = x.mean(dim=0), x.std(dim=0, correction=0)",
+       "        invlab.ActNorm._initialize(self, x)\n        with torch.no_grad():\n"
+       "            mean, std = x.mean(dim=0), x.std(dim=0, correction=0)")],
+     r"^CheckFailed: ActNorm calls the course's own implementation \(invlab\.coupling\.ActNorm\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "forward of invlab.ActNorm",
+     [("        y = (x + self.b) * torch.exp(self.log_s)\n        return y, self.log_s.sum().expand(len(x))",
+       "        return invlab.ActNorm.forward_with_log_det(self, x)")],
+     r"^CheckFailed: ActNorm calls the course's own implementation \(invlab\.coupling\.ActNorm\)"),
+    ("02", "ex6_honest", "test_honest", "calls B.evaluate",
+     [('    return {"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}',
+       '    r = B.evaluate(lehmer, model, model.inverse, indices=rows, pad_to=X.shape[1])\n'
+       '    return {"forward": r["forward_exact"], "inverse": r["inverse_exact"]}')],
+     r"^CheckFailed: honest_scores calls the course's own implementation \(invlab\.bijections\.evaluate\)"),
+    ("03", "ex2_mmd", "test_mmd", "calls invlab.mmd2",
+     [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)", "return invlab.mmd2(x, y, bandwidths=bandwidths)")],
+     r"^CheckFailed: mmd2_unbiased calls the course's own implementation \(invlab\.mmd\.mmd2\); "
+     r"this exercise asks you to write it yourself, so it scores 0$"),
+    ("03", "ex2_mmd", "test_mmd", "invlab's estimator through eval (only the run finds it)",
+     [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)",
+       "return eval(\"invlab.mmd.\" + \"mmd2_unbiased\")(x, y, bandwidths=bandwidths)")],
+     r"^CheckFailed: mmd2_unbiased calls the course's own implementation \(invlab\.mmd\.mmd2_unbiased\)"),
+    # ---- lab 2, exercise 4: ActNorm
+    ("02", "ex4_actnorm", "test_actnorm", "b = +mean",
+     [("self.b.copy_(-mean)", "self.b.copy_(mean)")],
+     r"b = \+mean of the batch"),
+    ("02", "ex4_actnorm", "test_actnorm", "log_s = +log std",
+     [("-torch.log(std.clamp_min(self.eps))", "torch.log(std.clamp_min(self.eps))")],
+     r"log_s = \+log std: the scale must divide by the std"),
+    ("02", "ex4_actnorm", "test_actnorm", "the unbiased std",
+     [("x.std(dim=0, correction=0)", "x.std(dim=0)")],
+     r"log_s uses the unbiased std \(n − 1\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "log of a zero std",
+     [("torch.where(std > self.eps, -torch.log(std.clamp_min(self.eps)), torch.zeros_like(std))", "-torch.log(std)")],
+     r"the third feature is constant \(std 0\), and −log 0 is infinite"),
+    ("02", "ex4_actnorm", "test_actnorm", "new Parameters instead of writing into them",
+     [("""        with torch.no_grad():
+            mean, std = x.mean(dim=0), x.std(dim=0, correction=0)
+            self.b.copy_(-mean)
+            self.log_s.copy_(torch.where(std > self.eps, -torch.log(std.clamp_min(self.eps)), torch.zeros_like(std)))""",
+       """        mean, std = x.mean(dim=0).detach(), x.std(dim=0, correction=0).detach()
+        self.b = nn.Parameter(-mean)
+        self.log_s = nn.Parameter(torch.where(std > self.eps, -torch.log(std.clamp_min(self.eps)), torch.zeros_like(std)))""")],
+     r"initialize replaced self\.b or self\.log_s by new tensors"),
+    ("02", "ex4_actnorm", "test_actnorm", "statistics over the features (dim 1)",
+     [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)", "mean, std = x.mean(dim=1), x.std(dim=1, correction=0)")],
+     r"norm\.forward_with_log_det\(x\) on the first batch fails \(.*\): b and log_s hold one number per feature"),
+    ("02", "ex4_actnorm", "test_actnorm", "scale before shift",
+     [("y = (x + self.b) * torch.exp(self.log_s)", "y = x * torch.exp(self.log_s) + self.b")],
+     r"y = \(x \+ b\) ⊙ exp\(log_s\) on the first batch is not close .*shift first, then scale"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det a sum of scales",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, torch.exp(self.log_s).sum().expand(len(x))")],
+     r"log_det on the first batch is not close .*Σ_j log\|s_j\| = Σ_j log_s_j"),
+    ("02", "ex4_actnorm", "test_actnorm", "one log-det for the batch",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, self.log_s.sum()")],
+     r"log_det \(one value per row\) has shape \(\); expected \(64,\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det forgotten (zeros)",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, torch.zeros(len(x))")],
+     r"log_det is 0: a scaling changes volume"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det of the inverse",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, -self.log_s.sum().expand(len(x))")],
+     r"log_det has the wrong sign"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det as a number (.item())",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, torch.full((len(x),), self.log_s.sum().item())")],
+     r"log_det carries no gradient to log_s"),
+    ("02", "ex4_actnorm", "test_actnorm", "initialises on every batch",
+     [("        y = (x + self.b) * torch.exp(self.log_s)\n", "        self.initialize(x)\n        y = (x + self.b) * torch.exp(self.log_s)\n")],
+     r"y on a second batch is not close .*only the FIRST batch initialises"),
+    ("02", "ex4_actnorm", "test_actnorm", "x shifted in place",
+     [("y = (x + self.b) * torch.exp(self.log_s)", "x += self.b.detach()\n        y = x * torch.exp(self.log_s)")],
+     r"forward_with_log_det changed its input x in place"),
+    ("02", "ex4_actnorm", "test_actnorm", "inverse: shift undone before scale",
+     [("x = y * torch.exp(-self.log_s) - self.b", "x = (y - self.b) * torch.exp(-self.log_s)")],
+     r"inverse_with_log_det\(y\)\[0\] for a random y is not close .*the scale first"),
+    ("02", "ex4_actnorm", "test_actnorm", "inverse log-det not negated",
+     [("return x, -self.log_s.sum().expand(len(y))", "return x, self.log_s.sum().expand(len(y))")],
+     r"the inverse's log-det is not close .*minus the forward one"),
+]
+
+# Right answers written another way: each must pass its visible graded cell.
+RIGHT = [
+    ("01", "ex1_split", "test_split", "chunk and concat",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return tuple(x.chunk(2, dim=1))"),
+      ("return torch.cat([x1, x2], dim=1)", "return torch.concat((x1, x2), 1)")]),
+    ("01", "ex2_layer", "test_layer", "slices instead of split_channels",
+     [("x1, x2 = split_channels(x)\n        return merge_channels(self.F(x1) + x2, x1)",
+       "half = x.shape[1] // 2\n        return torch.cat([x[:, half:] + self.F(x[:, :half]), x[:, :half]], 1)")]),
+    ("01", "ex3_irevnet", "test_irevnet", "layers[::-1]",
+     [("for layer in reversed(self.layers):", "for layer in self.layers[::-1]:")]),
+    ("01", "ex4_accuracy", "test_accuracy", "float division by X.shape[0]",
+     [("return correct / len(X)", "return float(correct) / X.shape[0]")]),
+    ("01", "ex5_error", "test_invertible", "Tensor.norm and float()",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return float((x - x_rec).norm() / x.norm())")]),
+    ("01", "ex6_interpolate", "test_interpolate", "one frame at a time",
+     [("return net.inverse((1 - ts) * z0 + ts * z1)", "return torch.cat([net.inverse(z0 + t * (z1 - z0)) for t in ts])")]),
+    ("02", "ex1_exact_match", "test_exact_match", "Tensor.round",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().double().cpu().round()")]),
+    ("02", "ex2_coupling", "test_coupling_inverse", "divide by exp(s)",
+     [("x2 = (y2 - t1) * torch.exp(-s1)", "x2 = (y2 - t1) / torch.exp(s1)"),
+      ("x1 = (y1 - t2) * torch.exp(-s2)", "x1 = (y1 - t2) / torch.exp(s2)")]),
+    ("02", "ex3_log_det", "test_log_det", "one sum over both halves",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return torch.cat([s2, s1], dim=1).sum(dim=1)")]),
+    ("02", "ex4_actnorm", "test_actnorm", ".data and the variance",
+     [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)", "mean, std = x.mean(0), x.var(0, unbiased=False).sqrt()"),
+      ("self.b.copy_(-mean)", "self.b.data = -mean")]),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det by broadcasting, inverse by division",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, self.log_s.sum() * torch.ones(len(x))"),
+      ("x = y * torch.exp(-self.log_s) - self.b", "x = y / self.log_s.exp() - self.b")]),
+    ("02", "ex5_train_step", "test_train_step", "one backward on the weighted sum",
+     [("    loss_fwd.backward()\n", ""),
+      ("(inverse_weight * loss_inv).backward()", "(loss_fwd + inverse_weight * loss_inv).backward()")]),
+    ("02", "ex6_honest", "test_honest", "inference_mode",
+     [("with torch.no_grad():", "with torch.inference_mode():")]),
+    ("03", "ex1_mapping_type", "test_mapping_type", "rank from the singular values",
+     [("r = int(torch.linalg.matrix_rank(A))", "r = int((torch.linalg.svdvals(A.double()) > 1e-10).sum())")]),
+    ("03", "ex2_mmd", "test_mmd", "torch.cdist",
+     [("d = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)", "d = torch.cdist(a, b).pow(2)")]),
+    ("03", "ex3_adhoc", "test_adhoc", "a new leaf every step",
+     [("        with torch.no_grad():\n            x -= lr * grad", "        x = (x - lr * grad).detach().requires_grad_(True)")]),
+    ("03", "ex4_sampler", "test_sampler", "y times ones",
+     [("y_col = torch.full((n, DIM_Y), float(y), device=dev)", "y_col = y * torch.ones(n, DIM_Y, device=dev)")]),
 ]
 
 
@@ -465,7 +626,7 @@ def lab_results(lab: str) -> dict:
     student = nbformat.read(ROOT / "labs" / f"{name}.ipynb", as_version=4)
     solution = _cells(nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4))
     graded = [i for i, c in enumerate(student.cells) if nbgrader_meta(c).get("grade")]
-    out = {"correct": {}, "mistakes": {}}
+    out = {"correct": {}, "mistakes": {}, "right": {}}
     with KernelSession() as k:
         for cell in student.cells[: graded[-1] + 1]:
             gid = grade_id(cell)
@@ -483,6 +644,13 @@ def lab_results(lab: str) -> dict:
             ex_err = _error(k.run(wrong))
             test_err = _error(k.run(lab_cells[test].source))
             out["mistakes"][(ex, mistake)] = (ex_err, test_err)
+            k.run(paste_solution(lab_cells[ex].source, solution[ex].source))   # restore
+        for r_lab, ex, test, variant, subs in RIGHT:
+            if r_lab != lab:
+                continue
+            ex_err = _error(k.run(paste_solution(lab_cells[ex].source, _mutate(solution[ex].source, subs))))
+            ran = k.run(lab_cells[test].source)
+            out["right"][(ex, variant)] = (ex_err, _error(ran), stderr(ran))
             k.run(paste_solution(lab_cells[ex].source, solution[ex].source))   # restore
     return out
 
@@ -514,3 +682,22 @@ def test_every_exercise_has_three_mistakes():
         for ex in exercises:
             n = sum(1 for m in MISTAKES if m[0] == lab and m[1] == ex)
             assert n >= 3, f"lab {lab} exercise {ex} has {n} mistakes in the bank; expected ≥ 3"
+
+
+@pytest.mark.parametrize("lab, exercise, graded, variant, subs", RIGHT,
+                         ids=[f"{r[0]}-{r[1]}-{r[3]}" for r in RIGHT])
+def test_visible_graded_cell_passes_a_right_answer_written_another_way(lab, exercise, graded, variant, subs):
+    ex_err, test_err, err_stream = lab_results(lab)["right"][(exercise, variant)]
+    assert not ex_err, f"the variant broke the exercise cell itself: {ex_err}"
+    assert not test_err, f"{graded} REFUSES the right answer '{variant}': {test_err}"
+    assert not err_stream, f"{graded} writes to stderr for '{variant}' (nbgrader scores it 0): {err_stream}"
+
+
+def test_every_exercise_of_the_table_has_a_reference_call_in_the_bank():
+    """Each exercise of invlab.answers.REFERENCES (labs 1–3) has a mistake that calls the course's own
+    answer, and its visible cell must refuse it with the grader's words (see the mistakes above)."""
+    from invlab.answers import REFERENCES
+    for lab in LABS:
+        for ex in REFERENCES[lab]:
+            assert any(m[0] == lab and m[1] == ex and "calls the course's own implementation" in m[5]
+                       for m in MISTAKES), f"lab {lab} {ex}: no reference call in the bank"

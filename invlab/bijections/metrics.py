@@ -4,15 +4,18 @@ The metrics round the network's float outputs to the nearest integer and read th
 from the first ``D`` coordinates. Padded coordinates (``pad_to > D``) are **ignored** by
 every metric: in a padded INN they are free nuisance/latent dimensions.
 
-Two pitfalls, from the student project "Learning Bijections" that lab 2 revisits:
+Two pitfalls, from the student project "Learning Bijections" that lab 2 revisits (its
+code: github.com/CanDuyar/LearningBijections_with_Invertible_Neural_Networks, notebook
+``LearningBijections.ipynb``, whose test cell prints "accuracy: %89.2…"):
 
 1. **x = f⁻¹(f(x)) is not an accuracy.** An INN is invertible by construction, so the round
-   trip succeeds for *any* weights, random ones included. That project reported 89 %
-   "accuracy" this way. :func:`roundtrip_match` computes that number only so the lab can
-   show it is 1.0 for an untrained network. The accuracy is ``exact_match(f(X), Y)``
-   against the *true* images Y = φ(X), best on held-out rows.
+   trip succeeds for *any* weights, random ones included. That notebook's "accuracy"
+   compares the input with its round trip. :func:`roundtrip_match` computes such a number
+   only so the lab can show it is 1.0 for an untrained network. The accuracy is
+   ``exact_match(f(X), Y)`` against the *true* images Y = φ(X), best on held-out rows.
 2. **The input must not contain the target.** The network sees X (``encode_x``) only; the
-   target Y is what it must produce, never something concatenated into its input.
+   target Y is what it must produce, never something concatenated into its input (that
+   notebook's input holds both Set1 and the target Set2).
 """
 from __future__ import annotations
 
@@ -262,9 +265,9 @@ def roundtrip_match(x: torch.Tensor, x_rec: torch.Tensor, dim: Optional[int] = N
     """Fraction of rows with round(x_rec) == round(x): **NOT an accuracy.**
 
     ``x_rec = f⁻¹(f(x))`` for an INN f is x up to float error *for any weights*, untrained
-    or random, so this is ≈ 1.0 whatever the network has learned. It is the number the
-    "Learning Bijections" project reported as 89 % accuracy; the lab computes it only to
-    show the pitfall. Measure :func:`exact_match` of f(x) against the true φ(x) instead.
+    or random, so this is ≈ 1.0 whatever the network has learned. It is the kind of number
+    the "Learning Bijections" project reported as 89 % accuracy (see the module docstring);
+    the lab computes it only to show the pitfall. Measure :func:`exact_match` of f(x) against the true φ(x) instead.
 
     >>> g = torch.Generator().manual_seed(0)
     >>> A = torch.linalg.qr(torch.randn(8, 8, dtype=torch.float64, generator=g))[0]  # random, invertible
