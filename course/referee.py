@@ -20,8 +20,11 @@ The grader adds one line before and after every graded cell (and after the setup
   cell's statements as they run.
 * ``end``: a last comparison; the referee writes a **report** — the cell, whether anything
   had changed and what, and a fingerprint of each statement that ran — signed with the
-  key (HMAC-SHA256) to a file descriptor that leads outside the sandbox. A changed
-  object also fails the cell, with a message that names it.
+  key (HMAC-SHA256) to a file descriptor that leads outside the sandbox. (It raises
+  nothing: a traceback would show its frame. The feedback page says why the cell scored 0.)
+* ``checks.own_work`` in a graded cell asks the referee to arm the reference answers'
+  tripwires (:mod:`invlab.answers`): the referee swaps their code itself and keeps the
+  originals, and records the calls it sees.
 
 The grader (:mod:`course.autograde`) counts a graded cell's points only when a valid report
 says it ran, unchanged, exactly the statements of the graded cell. So a submission that
@@ -140,10 +143,6 @@ def read_reports(path, key_hex: str) -> list:
     return out
 
 
-class TamperingDetected(AssertionError):
-    """A graded cell found that code it relies on was changed by the notebook."""
-
-
 # ---------------------------------------------------------------- inside the kernel
 def _preload() -> None:
     import importlib
@@ -225,7 +224,8 @@ def _gatekeeper(trusted: tuple, referee_file: str, protected: frozenset):
             if student_on_stack(frame):
                 raise PermissionError(f"{event} is off while grading")
         elif event == "object.__setattr__" and args and id(args[0]) in protected:
-            if student_on_stack(getframe(1)):
+            frame = getframe(1)
+            if frame.f_code.co_filename != referee_file and student_on_stack(frame):
                 raise PermissionError(f"changing {getattr(args[0], '__qualname__', type(args[0]).__name__)}."
                                       f"{args[1]} is off while grading")
     return hook
@@ -271,15 +271,33 @@ def _python_guard(settings: dict):
     return hook
 
 
-def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: tuple):
+def _tripwires() -> dict:
+    """``{name: [(function, its code, its tripwire code)]}`` for every reference answer, built
+    before any student code (the graded cells' ``checks.own_work`` asks the referee to arm them)."""
+    from invlab import answers
+    trips = {}
+    for lab in answers.REFERENCES.values():
+        for entry in lab.values():
+            for name in (entry["names"] if isinstance(entry, dict) else entry):
+                obj = answers.resolve(name)
+                trips[name] = [(fn, fn.__code__, answers._trip_code(q, fn.__code__.co_freevars))
+                               for q, fn in answers._functions(obj, name)]
+    answers._refereed = True
+    return trips
+
+
+def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: tuple, trips: dict,
+             hits_out: list):
     """Audit hook 2 and its profiler. Everything they call is a built-in captured here: no name
     a student could rebind runs inside them, and no exception leaves them before a report."""
     import types
     _type, _str, _len, _callable, _repr, _ModuleType = type, str, len, callable, repr, types.ModuleType
     _getframe, _setprofile, _write = sys._getframe, sys.setprofile, os.write
-    _hmac, _Tamper = _hashlib.hmac_digest, TamperingDetected
+    _hmac = _hashlib.hmac_digest
     _fp = _fingerprinter(_hashlib.openssl_sha256, repr, type)
-    state = {"cell": None, "file": None, "stmts": [], "found": [], "user": [], "seq": 0, "student": {}}
+    state = {"cell": None, "file": None, "stmts": [], "found": [], "user": [], "seq": 0, "student": {},
+             "armed": None, "hits": []}
+    _tuple = tuple
 
     def report(fields: dict) -> None:
         state["seq"] += 1
@@ -362,16 +380,38 @@ def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: 
             verify("at the end of the graded cell")
             report({"cell": gid, "event": "ran", "clean": not state["found"],
                     "statements": [_fp(c) for c in state["stmts"]]})
-            found, state["cell"], state["file"] = state["found"], None, None
-            if found:
-                raise _Tamper(f"graded cell {gid}: code this check relies on was changed by your notebook "
-                              f"({', '.join(found[:3])}); the cell scores 0 and your instructor will review it")
+            state["cell"], state["file"] = None, None
+            # No exception from here: its traceback would show this frame. The signed report decides
+            # the grade, and the feedback page says why the cell scored 0.
 
     _list = list
 
+    def tripwire_event(args, frame):
+        if _len(args) != 2 or _type(args[1]) is not _tuple or student_on_stack(frame):
+            return                       # only the graded cell's own checks arm the tripwires
+        kind, names = args
+        if kind == "arm" and state["armed"] is None:
+            state["armed"], state["hits"] = [], []
+            for name in names:
+                for fn, code, trip in trips.get(name, ()):
+                    fn.__code__ = trip
+                    state["armed"].append((fn, code))
+        elif kind == "end" and state["armed"] is not None:
+            for fn, code in state["armed"]:
+                fn.__code__ = code
+            state["armed"] = None
+            hits_out.extend(state["hits"])
+
     def hook(event, args):
-        if event == "invlab.cell":
-            cell_event(args, _getframe(1))
+        try:
+            if event == "invlab.cell":
+                cell_event(args, _getframe(1))
+            elif event == "invlab.tripwire":
+                tripwire_event(args, _getframe(1))
+            elif event == "invlab.hit" and state["armed"] is not None and _len(args) == 1 and _type(args[0]) is _str:
+                state["hits"].append(args[0])
+        except BaseException:        # nothing may leave this frame (a traceback would show it)
+            state["found"] = state["found"] or ["the referee itself"]
     report({"event": "armed", "watched": _len(watched)})   # before any student code: it cannot be held back
     return hook
 
@@ -385,7 +425,11 @@ def _arm(settings: dict, out_fd: int) -> None:
     referee_file = os.path.realpath(__file__)
     trusted = tuple(os.path.realpath(p) + os.sep for p in settings["readonly"]) + ("<frozen ", referee_file)
     protected = frozenset(id(v) for _, _, _, v in watched if not isinstance(v, type)) | {id(c) for c in classes}
-    sys.addaudithook(_referee(bytes.fromhex(settings["key"]), out_fd, watched, class_keys, trusted))
+    from invlab import answers
+    trips = _tripwires()
+    watched.append(("invlab.answers", answers.__dict__, "_HITS", answers._HITS))
+    sys.addaudithook(_referee(bytes.fromhex(settings["key"]), out_fd, watched, class_keys, trusted, trips,
+                              answers._HITS))
     if settings["mode"] == "python":
         sys.addaudithook(_python_guard(settings))
     sys.addaudithook(_gatekeeper(trusted, referee_file, protected))

@@ -28,6 +28,7 @@ import ast
 import contextlib
 import importlib
 import inspect
+import sys
 import types
 from typing import Dict, Iterable, List, Optional
 
@@ -238,9 +239,13 @@ class ReferenceUsed(AssertionError):
 
 
 _HITS: List[str] = []
+# True in a grading kernel: its referee (course/referee.py) arms and disarms the tripwires itself
+# (the originals stay out of the student's reach) and records the calls.
+_refereed = False
 
 
 def _hit(name: str):
+    sys.audit("invlab.hit", name)
     _HITS.append(name)
     raise ReferenceUsed(f"{name} was called")
 
@@ -291,6 +296,16 @@ def tripwire(forbidden: Iterable[str]):
     """
     saved, used = [], []
     start = len(_HITS)
+    if _refereed:
+        names = tuple(forbidden)
+        sys.audit("invlab.tripwire", "arm", names)
+        try:
+            yield used
+        finally:
+            sys.audit("invlab.tripwire", "end", names)   # the referee adds the calls it saw to _HITS
+            used.extend(sorted(set(_HITS[start:])))
+            del _HITS[start:]
+        return
     try:
         for dotted in forbidden:
             obj = resolve(dotted)
