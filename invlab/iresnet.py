@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from typing import Optional
 
 import torch
@@ -33,8 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import InvertibleModule
-from .validate import (check_choice, check_float, check_int, check_module, check_tensor,
-                       fail_value)
+from .validate import (check_callable, check_choice, check_float, check_int, check_module,
+                       check_tensor, fail_value)
 from . import logdet as _logdet
 
 __all__ = ["LipSwish", "SpectralNorm", "operator_norm", "lipschitz_bound", "empirical_lipschitz",
@@ -64,12 +65,19 @@ class SpectralNorm(nn.Module):
     ``σ = ⟨u, W v⟩`` with ``u = Wv/‖Wv‖`` is differentiable in ``W``, so gradients see
     the rescaling (as in Miyato et al., 2018).
 
+    ``rescale`` (``nn.Linear`` only) hands both jobs to a function written elsewhere — lab 5's
+    ``spectral_rescale(W, c, v, iterations) -> (W_tilde, v, sigma)`` with ``v`` of shape
+    ``(in,)`` and ``sigma`` a float: it runs the power iteration (``iterations`` steps, no
+    early stop) and makes the weight the layer uses. ``σ̂`` is then a constant for the
+    gradient (a float), unlike the default rule's differentiable ``σ``.
+
     Args:
         layer: ``nn.Linear`` or ``nn.Conv2d`` (stride 1, no dilation, one group).
         c: the bound on the operator norm, ``0 < c``; ``c < 1`` for i-ResNets.
         iterations: power iterations per training step (at most).
         init_iterations: power iterations at the first call.
         tol: stop a step's iterations when ``|σ̂_k − σ̂_{k−1}| ≤ tol · σ̂_k``.
+        rescale: ``None`` (the rule above) or a function as described (linear layers).
 
     Shapes: as ``layer``.
 
@@ -79,10 +87,18 @@ class SpectralNorm(nn.Module):
     torch.Size([4, 3])
     >>> float(torch.linalg.matrix_norm(sn.weight().detach(), ord=2)) <= 0.5 + 1e-6
     True
+    >>> def mine(W, c, v, iterations):              # the same rule, written by hand
+    ...     for _ in range(iterations):
+    ...         v = W.T @ (W @ v); v = v / torch.linalg.vector_norm(v)
+    ...     sigma = float(torch.linalg.vector_norm(W @ v))
+    ...     return W * min(1.0, c / sigma), v, sigma
+    >>> sn2 = SpectralNorm(nn.Linear(3, 3), c=0.5, rescale=mine)
+    >>> sn2(torch.randn(4, 3)).shape, round(operator_norm(sn2), 4)
+    (torch.Size([4, 3]), 0.5)
     """
 
     def __init__(self, layer: nn.Module, c: float = 0.9, iterations: int = 10,
-                 init_iterations: int = 500, tol: float = 1e-7):
+                 init_iterations: int = 500, tol: float = 1e-7, rescale=None):
         super().__init__()
         check_module("SpectralNorm", "layer", layer, (nn.Linear, nn.Conv2d),
                      "an nn.Linear or nn.Conv2d")
@@ -97,6 +113,13 @@ class SpectralNorm(nn.Module):
         self.iterations = check_int("SpectralNorm", "iterations", iterations, min=0)
         self.init_iterations = check_int("SpectralNorm", "init_iterations", init_iterations, min=1)
         self.tol = check_float("SpectralNorm", "tol", tol, min=0)
+        if rescale is not None:
+            check_callable("SpectralNorm", "rescale", rescale,
+                           "None or a function (W, c, v, iterations) -> (W_tilde, v, sigma)")
+            if isinstance(layer, nn.Conv2d):
+                fail_value("SpectralNorm", "rescale", rescale, "None for an nn.Conv2d (a matrix rule "
+                           "W.T @ (W @ v) does not run through the convolution operator)")
+        self.rescale = rescale
         self.frozen = False
         self.register_buffer("v", torch.empty(0))
         self.register_buffer("sigma_hat", torch.tensor(float("nan")))
@@ -131,6 +154,11 @@ class SpectralNorm(nn.Module):
         tol = self.tol if tol is None else tol
         W = self.layer.weight.detach()
         v = self.v
+        if self.rescale is not None:
+            _, v, sigma = self._rescaled(W, n)
+            self.v = v.detach().reshape(1, -1).to(W.dtype)
+            self.sigma_hat.fill_(sigma)
+            return sigma
         sigma = float(torch.linalg.vector_norm(self._apply_W(v, W)))
         for _ in range(n):
             v = self._apply_WT(self._apply_W(v, W), W)          # Wᵀ W v
@@ -147,6 +175,16 @@ class SpectralNorm(nn.Module):
         self.sigma_hat.fill_(sigma)
         return sigma
 
+    def _rescaled(self, W: torch.Tensor, n: int):
+        """``rescale(W, c, v, n)`` on a copy of the kept ``v`` (shape ``(in,)``)."""
+        with warnings.catch_warnings():     # float(sigma) of a W that requires grad: intended
+            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
+            out = self.rescale(W, self.c, self.v[0].detach().clone(), n)
+        if not (isinstance(out, (tuple, list)) and len(out) == 3):
+            fail_value("SpectralNorm", "rescale", self.rescale,
+                       "a function that returns (W_tilde, v, sigma)")
+        return out[0], out[1], float(out[2])
+
     def _sigma(self) -> torch.Tensor:
         """σ = ‖W v‖ with v held fixed: differentiable in W."""
         return torch.linalg.vector_norm(self._apply_W(self.v, self.layer.weight))
@@ -156,6 +194,8 @@ class SpectralNorm(nn.Module):
         if self.v.numel() == 0:
             raise RuntimeError("SpectralNorm: call the layer once on an input first "
                                "(a convolution's operator norm depends on the input size)")
+        if self.rescale is not None:
+            return self._rescaled(self.layer.weight, 0)[0]
         scale = torch.clamp(self.c / self._sigma(), max=1.0)
         return self.layer.weight * scale
 
@@ -184,7 +224,8 @@ class SpectralNorm(nn.Module):
         return super().train(mode)
 
     def extra_repr(self) -> str:
-        return f"c={self.c}, iterations={self.iterations}, init_iterations={self.init_iterations}"
+        extra = f", rescale={getattr(self.rescale, '__name__', 'custom')}" if self.rescale is not None else ""
+        return f"c={self.c}, iterations={self.iterations}, init_iterations={self.init_iterations}{extra}"
 
 
 @contextlib.contextmanager

@@ -141,6 +141,62 @@ def test_spectral_norm_bad_input():
         sn(torch.randn(1, 2, 6, 6))
 
 
+
+def _rule(W, c, v, iterations=1):
+    """Lab 5's spectral_rescale, written as a student would."""
+    for _ in range(iterations):
+        v = W.T @ (W @ v)
+        v = v / torch.linalg.vector_norm(v)
+    sigma = float(torch.linalg.vector_norm(W @ v))
+    return W * min(1.0, c / sigma), v, sigma
+
+
+def test_rescale_hook_runs_the_given_rule_and_keeps_its_state():
+    """SpectralNorm(rescale=f): f makes the power iteration (from the kept v, shape (in,)) and
+    the weight the layer uses; its v is kept; the bound holds after training and eval."""
+    calls = []
+
+    def spy(W, c, v, iterations):
+        calls.append((tuple(v.shape), iterations))
+        return _rule(W, c, v, iterations)
+
+    torch.manual_seed(0)
+    g = lipschitz_mlp(4, hidden=16, depth=2, c=C, iterations=1, rescale=spy)
+    x = torch.randn(32, 4)
+    g(x)
+    assert calls[0] == ((4,), 500) and calls[2] == ((16,), 500)   # init: 500 steps from the kept v
+    layer = _layers(g)[0]
+    v_before = layer.v.clone()
+    g(x)                                                         # a training step: one more iteration
+    W = layer.layer.weight.detach()
+    step = W.T @ (W @ v_before[0])
+    assert torch.allclose(layer.v[0], step / torch.linalg.vector_norm(step), atol=1e-6)
+    g = _train(g, x)
+    assert max(operator_norm(m) for m in _layers(g)) <= C * (1 + 1e-4)
+    assert max(operator_norm(m.layer) for m in _layers(g)) > C   # the constraint was active
+    assert "rescale=spy" in repr(layer)
+
+
+def test_rescale_hook_uses_the_returned_weight_and_passes_gradients():
+    torch.manual_seed(1)
+    zero = SpectralNorm(nn.Linear(3, 2), rescale=lambda W, c, v, n: (0 * W, v, 1.0))
+    x = torch.randn(5, 3)
+    assert torch.allclose(zero(x), zero.layer.bias.expand(5, 2))  # W_tilde = 0: only the bias is left
+    sn = SpectralNorm(nn.Linear(3, 2), c=0.1, rescale=_rule)
+    sn(x).sum().backward()
+    assert sn.layer.weight.grad is not None and float(sn.layer.weight.grad.abs().sum()) > 0
+
+
+def test_rescale_hook_bad_input():
+    with pytest.raises(TypeError, match="SpectralNorm: rescale must be None or a function"):
+        SpectralNorm(nn.Linear(2, 2), rescale=3)
+    with pytest.raises(ValueError, match="SpectralNorm: rescale must be None for an nn.Conv2d"):
+        SpectralNorm(nn.Conv2d(2, 2, 3, padding=1), rescale=_rule)
+    sn = SpectralNorm(nn.Linear(2, 2), rescale=lambda W, c, v, n: W)
+    with pytest.raises(ValueError, match=r"SpectralNorm: rescale must be a function that returns \(W_tilde, v, sigma\)"):
+        sn(torch.randn(1, 2))
+
+
 # ---------------------------------------------------------------- log-determinants
 def _g64(D=2, c=C, seed=0):
     torch.manual_seed(seed)

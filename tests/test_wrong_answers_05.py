@@ -1,12 +1,14 @@
 """Lab 5 wrong-answer bank: typical mistakes pasted into the student lab fail its graded cells
-with the intended message.
+with the intended message, and correct answers written another way pass.
 
-One kernel runs the lab's setup cell once; then, for every mistake, the exercise cell with
-the mistake in place of ``raise NotImplementedError()`` and the exercise's graded cell.
+One kernel runs the lab's setup cell once; then, for every entry, the exercise cell with the
+entry in place of ``raise NotImplementedError()`` and the exercise's graded cell. A call to
+the course's own implementation fails with the grader's own words (:func:`invlab.answers.message`).
 """
 import pytest
 
-from notebooks import ROOT, KernelSession, lab_cells, nbgrader_meta, with_body
+from invlab import answers
+from notebooks import ROOT, KernelSession, error_line, lab_cells, nbgrader_meta, with_body
 
 LAB = ROOT / "labs" / "05_iresnet.ipynb"
 
@@ -31,29 +33,38 @@ _RESCALE = """for _ in range({iters}):
     v = W.T @ (W @ v)
     {normalise}
 sigma = float({sigma})
-return {W_tilde}, v, sigma"""
+{before_return}return {W_tilde}, v, sigma"""
 
 
 def _rescale(iters="iterations", normalise="v = v / torch.linalg.vector_norm(v)",
-             sigma="torch.linalg.vector_norm(W @ v)", W_tilde="W * min(1.0, c / sigma)"):
-    return _RESCALE.format(iters=iters, normalise=normalise, sigma=sigma, W_tilde=W_tilde)
+             sigma="torch.linalg.vector_norm(W @ v)", W_tilde="W * min(1.0, c / sigma)", before_return=""):
+    return _RESCALE.format(iters=iters, normalise=normalise, sigma=sigma, W_tilde=W_tilde,
+                           before_return=before_return)
 
 
-_HUTCH = """x = x.detach().requires_grad_(True)
+_HUTCH = """x = {x_copy}
 gx = g(x)
 total = torch.zeros(len(x), dtype=x.dtype)
 for _ in range({probes}):
     v = {v}
     w = v
     for k in range({k_range}):
-        w = torch.autograd.grad(gx, x, w, retain_graph=True)[0]
+        w = {vjp}
         total = total + {coef} * {vw}
 return {ret}"""
 
 
 def _hutch(probes="n_probes", k_range="1, n_terms + 1", coef="(-1) ** (k + 1) / k",
-           ret="total / n_probes", v="torch.randn_like(x)", vw="(w * v).sum(1)"):
-    return _HUTCH.format(probes=probes, k_range=k_range, coef=coef, ret=ret, v=v, vw=vw)
+           ret="total / n_probes", v="torch.randn_like(x)", vw="(w * v).sum(1)",
+           vjp="torch.autograd.grad(gx, x, w, retain_graph=True)[0]",
+           x_copy="x.detach().requires_grad_(True)"):
+    return _HUTCH.format(probes=probes, k_range=k_range, coef=coef, ret=ret, v=v, vw=vw, vjp=vjp,
+                         x_copy=x_copy)
+
+
+def _own(fn, *names):
+    """What the graded cell (and the grader) say when ``fn`` calls the course's own version."""
+    return answers.message(fn, names)
 
 
 # exercise grade_id -> (graded grade_id, [(wrong body, expected message fragment), ...])
@@ -62,11 +73,48 @@ BANK = {
         (_invert(update="y + g(x)"), "x + g(x) for g(x) = −x/2 (it should equal y)"),
         (_invert(after="return x, max_iterations"), "but it returned an unconverged x"),
         (_invert(stop="step <= rtol"), "the stopping rule must be relative to ‖y‖"),
-        (_invert(x0="torch.zeros_like(y)"), "start from x⁽⁰⁾ = y (not from zero)"),
+        (_invert(x0="torch.zeros_like(y)"), "evaluated g first at x = 0: start from x⁽⁰⁾ = y (not from zero)"),
+        (_invert(x0="y / 2"), "evaluated g first at an x that is not y: start from x⁽⁰⁾ = y"),
         (_invert(stop="k == 100", after="return x, max_iterations"), "invert_residual took 100 iterations"),
         (_invert(after="raise ValueError('no convergence')"), "not a ValueError"),
         (_invert(stop="step <= 1e-6 * y_norm"), "with rtol=1e-3 invert_residual took 20 iterations"),
         (_invert(n="200"), "with max_iterations=5 invert_residual evaluated g 200 times"),
+        # counts from 0: 20 evaluations of g, 19 reported
+        ("with torch.no_grad():\n    x = y\n    y_norm = torch.linalg.vector_norm(y)\n"
+         "    for k in range(max_iterations):\n        x_new = y - g(x)\n"
+         "        step = torch.linalg.vector_norm(x_new - x)\n        x = x_new\n"
+         "        if step <= rtol * y_norm:\n            return x, k\n" + _RAISE,
+         "evaluated g 20 times but returned 19 iterations"),
+        # stops on the residual of the new x: one iteration early
+        ("with torch.no_grad():\n    x = y\n    y_norm = torch.linalg.vector_norm(y)\n"
+         "    for k in range(1, max_iterations + 1):\n        x = y - g(x)\n"
+         "        if torch.linalg.vector_norm(x + g(x) - y) <= rtol * y_norm:\n            return x, k\n" + _RAISE,
+         "a test on the residual ‖x + g(x) − y‖ of the new x is the size of the NEXT step"),
+        # tests the previous step at the top of the loop: one iteration late
+        ("with torch.no_grad():\n    x, step = y, None\n    y_norm = torch.linalg.vector_norm(y)\n"
+         "    for k in range(1, max_iterations + 1):\n"
+         "        if step is not None and step <= rtol * y_norm:\n            return x, k\n"
+         "        x_new = y - g(x)\n        step = torch.linalg.vector_norm(x_new - x)\n        x = x_new\n" + _RAISE,
+         "one more than the 20 needed: test the step right after each update"),
+        # x aliases y and is updated in place
+        ("with torch.no_grad():\n    x = y\n    y_norm = torch.linalg.vector_norm(y)\n"
+         "    for k in range(1, max_iterations + 1):\n        x_new = y - g(x)\n"
+         "        step = torch.linalg.vector_norm(x_new - x)\n        x[:] = x_new\n"
+         "        if step <= rtol * y_norm:\n            return x, k\n" + _RAISE,
+         "invert_residual changed the y it was given"),
+        # gives up at the first step that is not yet small enough
+        (_invert(after="").replace("            return x, k\n",
+                                   "            return x, k\n        else:\n            raise RuntimeError('no convergence')\n"),
+         "g(x) = −x/2 has Lip = 1/2, so the iteration converges"),
+        # per-sample norms: the stopping test is not one True/False
+        (_invert().replace("y_norm = torch.linalg.vector_norm(y)", "y_norm = torch.linalg.vector_norm(y, dim=1)")
+         .replace("step = torch.linalg.vector_norm(x_new - x)", "step = torch.linalg.vector_norm(x_new - x, dim=1)"),
+         "the stopping test must be one True/False"),
+        ("return fixed_point_inverse(g, y, rtol=rtol, max_iterations=max_iterations)",
+         _own("invert_residual", "invlab.iresnet.fixed_point_inverse")),
+        ("block = IResBlock(torch.nn.Identity(), inverse_rtol=rtol, max_iterations=max_iterations)\n"
+         "block.g = g\nreturn block.inverse(y), block.last_iterations",
+         _own("invert_residual", "invlab.iresnet.IResBlock")),
     ]),
     "ex2_rescale": ("test_rescale", [
         (_rescale(W_tilde="W * c / sigma"), "spectral normalisation only ever shrinks a weight"),
@@ -75,11 +123,28 @@ BANK = {
         (_rescale(W_tilde="W * min(1.0, 1.0 / sigma)"), "rescale W so that its spectral norm becomes c"),
         (_rescale(normalise="pass"), "normalise v after every step"),
         ("v = torch.randn(W.shape[1], dtype=W.dtype)\nv = v / torch.linalg.vector_norm(v)\n"
-         + _rescale(iters="max(iterations, 1)"), "start from"),
+         + _rescale(iters="max(iterations, 1)"), "start from that v"),
         (_rescale(W_tilde="W * (c / sigma if sigma > 1 else 1.0)"),
          "‖W_tilde‖₂ for a weight of norm 0.95 and c = 0.9 is 0.95"),
         (_rescale(W_tilde="W * min(1.0, 0.9 / sigma)"), "‖W_tilde‖₂ for c = 0.5 is 0.9"),
         (_rescale(iters="1"), "the estimate after ONE step of the power iteration"),
+        (_rescale(iters="iterations - 1"), "returned v unchanged: no step of the power iteration ran"),
+        (_rescale(iters="iterations + 1"), "ran two steps of the power iteration"),
+        (_rescale(W_tilde="W", before_return="W *= min(1.0, c / sigma)\n"),
+         "spectral_rescale changed the W it was given (in place"),
+        (_rescale(W_tilde="W", before_return="W.mul_(min(1.0, c / sigma))\n"),
+         "spectral_rescale changed the W it was given (in place"),
+        (_rescale(sigma="torch.linalg.vector_norm(W.T @ (W @ v))"), "= ‖W‖₂², the largest eigenvalue of WᵀW"),
+        ("sigma = float(torch.linalg.vector_norm(W @ v))\n" + _rescale().replace(
+            "sigma = float(torch.linalg.vector_norm(W @ v))\n", ""),
+         "= ‖W v‖ for the v you were given: compute sigma with the new v"),
+        (_rescale().replace("v = W.T @ (W @ v)", "v = W @ (W @ v)"), "W @ v has shape (out,), and Wᵀ(W v) has v's shape"),
+        (_rescale().replace("v = W.T @ (W @ v)", "v = (W @ W) @ v"), "W @ v has shape (out,), and Wᵀ(W v) has v's shape"),
+        ("layer = torch.nn.Linear(W.shape[1], W.shape[0], bias=False).to(W.dtype)\n"
+         "with torch.no_grad():\n    layer.weight.copy_(W)\n"
+         "sn = SpectralNorm(layer, c=c, init_iterations=max(iterations, 1))\nsn(v[None])\n"
+         "return sn.weight().detach(), sn.v[0], float(sn.sigma_hat)",
+         _own("spectral_rescale", "invlab.iresnet.SpectralNorm")),
     ]),
     "ex3_hutchinson": ("test_hutchinson", [
         (_hutch(coef="1 / k"), "Check the sign (−1)^(k+1)"),
@@ -94,7 +159,78 @@ BANK = {
         (_hutch(v="torch.randn_like(x[:1]).expand_as(x)"), "got the same estimate"),
         (_hutch(v="torch.randn(x.shape[1], dtype=x.dtype)"), "one probe per sample"),
         (_hutch(vw="(w * v).mean(1)"), "vᵀw is a sum over the features, not a mean"),
+        (_hutch(k_range="1, n_terms"), "with n_terms=1 every estimate is 0: no term of the series was added"),
+        (_hutch(k_range="1, n_terms + 2"), "One term too many"),
+        (_hutch(vjp="torch.autograd.grad(gx, x, v, retain_graph=True)[0]"),
+         "update w ← wᵀJ from the previous w, not from v"),
+        (_hutch(vjp="torch.autograd.grad(gx, x, w)[0]"), "pass retain_graph=True to torch.autograd.grad"),
+        (_hutch(x_copy="x.detach()"), "compute gx = g(x) on x.detach().requires_grad_(True)"),
+        (_hutch(vjp="torch.autograd.grad(gx, x)[0]"), "pass the vector w as the third argument"),
+        ("return logdet.power_series_log_det(g, x, n_terms, n_probes)",
+         _own("hutchinson_log_det", "invlab.logdet.power_series_log_det")),
+        ("return logdet.residual_log_det(g, x)",
+         _own("hutchinson_log_det", "invlab.logdet.residual_log_det")),
     ]),
+}
+
+# exercise grade_id -> [correct bodies written another way]: each must pass the graded cell
+CORRECT = {
+    "ex1_invert": [
+        # a while loop with its own counter, torch.norm, a ratio test
+        "x, k = y, 0\nwith torch.no_grad():\n    while k < max_iterations:\n        k += 1\n"
+        "        x_new = y - g(x)\n        converged = torch.norm(x_new - x) / torch.norm(y) <= rtol\n"
+        "        x = x_new\n        if converged:\n            return x, k\n"
+        "raise RuntimeError(f'no convergence in {max_iterations} iterations')",
+        # in place, on a copy of y
+        "with torch.no_grad():\n    x = y.clone()\n    for k in range(1, max_iterations + 1):\n"
+        "        x_new = y - g(x)\n        small = (x_new - x).norm() <= rtol * y.norm()\n        x.copy_(x_new)\n"
+        "        if small:\n            return x, k\nraise RuntimeError('did not converge')",
+        # a stricter per-sample test (every sample's step small)
+        "with torch.no_grad():\n    x = y\n    for k in range(1, max_iterations + 1):\n        x_new = y - g(x)\n"
+        "        steps = torch.linalg.vector_norm((x_new - x).flatten(1), dim=1)\n"
+        "        scales = torch.linalg.vector_norm(y.flatten(1), dim=1)\n        x = x_new\n"
+        "        if bool((steps <= rtol * scales).all()):\n            return x, k\nraise RuntimeError('no convergence')",
+        # no torch.no_grad, detached iterates; a RuntimeError subclass
+        "class NoConvergence(RuntimeError):\n    pass\nx = y.detach()\n"
+        "for k in range(1, max_iterations + 1):\n    x_new = (y - g(x)).detach()\n"
+        "    done = float(torch.linalg.vector_norm(x_new - x)) <= rtol * float(torch.linalg.vector_norm(y))\n"
+        "    x = x_new\n    if done:\n        return x, k\nraise NoConvergence('Lip(g) >= 1?')",
+    ],
+    "ex2_rescale": [
+        # v updated in place, as torch.nn.utils.spectral_norm does (u and v alternate)
+        "for _ in range(iterations):\n    u = W @ v\n    u = u / torch.linalg.vector_norm(u)\n"
+        "    v.copy_(W.T @ u)\n    v.div_(torch.linalg.vector_norm(v))\n"
+        "sigma = float(torch.linalg.vector_norm(W @ v))\nreturn W * min(1.0, c / sigma), v, sigma",
+        # torch's own sigma = uᵀ W v with F.normalize, a conditional scale
+        "u = F.normalize(W @ v, dim=0)\nfor _ in range(iterations):\n    u = F.normalize(W @ v, dim=0)\n"
+        "    v = F.normalize(W.T @ u, dim=0)\nsigma = torch.dot(u, W @ v).item() if iterations else "
+        "torch.linalg.norm(W @ v).item()\nW_tilde = W * (c / sigma) if sigma > c else W.clone()\nreturn W_tilde, v, sigma",
+        # torch.mv, W.t(), sigma from the Rayleigh quotient, a clamp
+        "for _ in range(iterations):\n    v = torch.mv(W.t(), torch.mv(W, v))\n    v = v / v.norm()\n"
+        "sigma = math.sqrt(float(v @ torch.mv(W.t(), torch.mv(W, v))))\n"
+        "return W * torch.clamp(torch.tensor(c / sigma), max=1.0).item(), v, sigma",
+    ],
+    "ex3_hutchinson": [
+        # Rademacher probes
+        _hutch(v="torch.empty_like(x).bernoulli_(0.5) * 2 - 1"),
+        # torch.distributions, float32 probes (autograd casts them)
+        _hutch(v="torch.distributions.Normal(0.0, 1.0).sample(x.shape)"),
+        _hutch(v="torch.distributions.Normal(torch.zeros_like(x), torch.ones_like(x)).sample()"),
+        # torch.func.vjp: a pullback reused for every term
+        "from torch.func import vjp\n_, pullback = vjp(g, x)\nests = []\nfor _ in range(n_probes):\n"
+        "    v = torch.randn_like(x)\n    w, est = v, torch.zeros(len(x), dtype=x.dtype)\n"
+        "    for k in range(1, n_terms + 1):\n        (w,) = pullback(w)\n        est = est + (-1) ** (k + 1) / k * (w * v).sum(1)\n"
+        "    ests.append(est)\nreturn torch.stack(ests).mean(0)",
+        # torch.func.jvp: J w instead of wᵀ J (the same traces)
+        "total = 0\nfor _ in range(n_probes):\n    v = torch.randn_like(x)\n    w = v\n"
+        "    for k in range(1, n_terms + 1):\n        w = torch.func.jvp(g, (x,), (w,))[1]\n"
+        "        total = total + (-1) ** (k + 1) / k * torch.einsum('bd,bd->b', w, v)\nreturn total / n_probes",
+        # all probes at once on a repeated batch, create_graph=True
+        "B = len(x)\nxr = x.detach().repeat(n_probes, 1).requires_grad_(True)\ngx = g(xr)\nv = torch.randn_like(xr)\n"
+        "w, total = v, torch.zeros(len(xr), dtype=x.dtype)\nfor k in range(1, n_terms + 1):\n"
+        "    (w,) = torch.autograd.grad(gx, xr, w, retain_graph=True, create_graph=True)\n"
+        "    total = total + (-1) ** (k + 1) / k * (w * v).sum(1)\nreturn total.reshape(n_probes, B).mean(0).detach()",
+    ],
 }
 
 
@@ -102,17 +238,25 @@ BANK = {
 def kernel():
     by_id = lab_cells(LAB)
     with KernelSession(timeout=300) as k:
-        assert k.error_text(by_id["setup"].source) is None
-        yield k.error_text, by_id
+        def run(source):
+            """None when the cell runs cleanly, else its error as "ename: evalue" — the message only,
+            not the cell's source (which holds every message text and would match any of them)."""
+            return error_line(k.run(source))
+        assert run(by_id["setup"].source) is None
+        yield run, by_id
 
 
 CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
+GOOD = [(ex, body) for ex, bodies in CORRECT.items() for body in bodies]
 
 
-def test_every_exercise_has_at_least_three_mistakes():
+def test_every_exercise_has_mistakes_and_correct_variants():
     exercises = [gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")]
-    assert sorted(exercises) == sorted(BANK)
+    assert sorted(exercises) == sorted(BANK) == sorted(CORRECT)
     assert all(len(m) >= 3 for _, m in BANK.values())
+    assert all(len(v) >= 3 for v in CORRECT.values())
+    for ex, (_, mistakes) in BANK.items():      # each exercise shows a call to invlab's own version
+        assert any("calls the course's own implementation" in msg for _, msg in mistakes), ex
 
 
 @pytest.mark.parametrize("exercise, body, message", CASES,
@@ -124,7 +268,20 @@ def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
         "the wrong answer must at least define the function"
     err = run(by_id[graded_id].source)
     assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
-    assert message in err, f"{graded_id} failed, but not with {message!r}:\n{err[-1500:]}"
+    assert message in err, f"{graded_id} failed, but not with {message!r}:\n{err}"
+
+
+@pytest.mark.parametrize("exercise, body", GOOD,
+                         ids=[f"{ex}-ok{i}" for ex, bodies in CORRECT.items() for i in range(len(bodies))])
+def test_correct_variant_passes(kernel, exercise, body):
+    """In the student's graded cell and in the solution's, whose hidden tests the grader runs."""
+    run, by_id = kernel
+    assert run(with_body(by_id[exercise].source, body)) is None
+    graded_id = BANK[exercise][0]
+    err = run(by_id[graded_id].source)
+    assert err is None, f"{graded_id} refused a correct answer:\n{body}\n{err}"
+    err = run(lab_cells(ROOT / "solutions" / "05_iresnet.ipynb")[graded_id].source)
+    assert err is None, f"the hidden tests of {graded_id} refused a correct answer:\n{body}\n{err}"
 
 
 @pytest.mark.parametrize("exercise", list(BANK))
