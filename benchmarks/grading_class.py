@@ -28,10 +28,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from course import build, hostile  # noqa: E402
+from course.notebook import grade_id, meta  # noqa: E402
 
 
 def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    return grade_id(cell)
 
 
 def _solution(lab):
@@ -158,7 +159,7 @@ def class_of(lab: str, csv_path: Path, honest_only: bool = False) -> dict:
 def _edit_tests(blank):
     nb = nbformat.from_dict(nbformat.reads(nbformat.writes(blank), as_version=4))
     for c in nb.cells:
-        if c.metadata.get("nbgrader", {}).get("grade"):
+        if meta(c).get("grade"):
             c.source = "checks.passed('everything')"
     return nb
 

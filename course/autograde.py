@@ -61,6 +61,7 @@ class Result:
     sandbox: str = ""
     note: str = ""                                             # free text for the instructor
     seconds: float = 0.0
+    steps: Dict[str, float] = field(default_factory=dict)     # seconds per step (and inside "run")
     feedback: Optional[str] = None  # the HTML page, when one was made
 
     @property
@@ -211,6 +212,7 @@ def run(job: Job) -> None:
                  f"c.KernelManager.ip = {str(runtime / 'kernel')!r}\n")
     res.sandbox = m.mode
     env = {"JUPYTER_PATH": str(course / "jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    t0 = time.time()
     try:
         proc = run_nbgrader(course, "autograde", m.name, "--student", res.student, "--force",
                             extra_env=env, timeout=m.timeout * max(1, len(job.nb.cells)) + 120)
@@ -227,6 +229,11 @@ def run(job: Job) -> None:
         res.status, job.done = "autograder_failed", True
         res.note = (re.findall(r"ERROR.*", job.log) or ["no grades"])[-1][:160]
     job.reports = referee.read_reports(course / "referee.log", policy.key)
+    t1, times = time.time(), [float(r["t"]) for r in job.reports if "t" in r]
+    if times:   # where nbgrader's time went: to the kernel being ready, the notebook, the rest
+        res.steps.update({"run: nbgrader and kernel start": times[0] - t0,
+                          "run: the notebook (to its last graded cell)": times[-1] - times[0],
+                          "run: the rest, and nbgrader's own work": t1 - times[-1]})
     if job.scores is not None and not any(r.get("event") == "armed" for r in job.reports):
         res.status, job.done = "autograder_failed", True   # the grader's fault, not the student's
         res.note = "the referee did not start in the student's kernel"
@@ -294,8 +301,10 @@ def grade_student(m: Master, student: str, path: Optional[Path], workdir: Path,
     start = time.perf_counter()
     job = Job(m, Result(student, {gid: 0.0 for gid in m.points}), path, Path(workdir), labs)
     try:
-        for _, step in STEPS:
+        for name, step in STEPS:
+            t = time.perf_counter()
             step(job)
+            job.res.steps[name] = time.perf_counter() - t
             if job.done:
                 break
     finally:

@@ -21,6 +21,7 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 
 import nbformat
 
+from course.notebook import meta
 from course.referee import strip_markers
 
 __all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "strip_hidden", "hidden_lines", "sanitize",
@@ -153,8 +154,8 @@ def render_html(nb: nbformat.NotebookNode, hidden: Set[str], scores: Dict[str, T
     cells = []
     present = set()
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        gid = meta.get("grade_id")
+        nbg = meta(cell)
+        gid = nbg.get("grade_id")
         if cell.cell_type == "markdown":
             cell.source = _protect_math(cell.source, math)
         if cell.cell_type == "code":
@@ -163,7 +164,7 @@ def render_html(nb: nbformat.NotebookNode, hidden: Set[str], scores: Dict[str, T
                 if data and WIDGET_MIME in data:
                     data.pop(WIDGET_MIME)
                     data["text/plain"] = "(an interactive widget: the static figure above shows what it shows)"
-        if meta.get("grade") and gid in scores:
+        if nbg.get("grade") and gid in scores:
             present.add(gid)
             msg = notes.get(gid) or failure_message(cell)
             if msg is None and scores[gid][0] < scores[gid][1]:

@@ -161,7 +161,7 @@ CHECKS: Dict[str, Tuple[str, str]] = {
 
 def demo_class(paths: Dict[str, str]) -> Dict[str, nbformat.NotebookNode]:
     """The demo lab's hostile class: every attack of :data:`NATIVE` (with right answers) and of
-    :data:`CHECKS` (with a wrong split_channels that scores only if the checks were off)."""
+    :data:`CHECKS` (with a wrong split_channels: its graded cell scores only if the checks were off)."""
     out = {}
     for name, (_, prelude) in NATIVE.items():
         out[name] = with_prelude(student(), "ex_split", prelude.format(**paths))
@@ -169,5 +169,5 @@ def demo_class(paths: Dict[str, str]) -> Dict[str, nbformat.NotebookNode]:
         body = WRONG_SPLIT
         if name == "patch_and_restore":
             body = WRONG_SPLIT.replace("    c = x.shape[1]", "    _arm()\n    c = x.shape[1]")
-        out[name] = with_prelude(student(body, "def label(n):\n    return 'even'"), "ex_split", prelude)
+        out[name] = with_prelude(student(body), "ex_split", prelude)
     return out

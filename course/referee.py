@@ -67,8 +67,10 @@ NOT_WATCHED = frozenset({"builtins.input", "builtins.exit", "builtins.quit", "bu
                          "sys.breakpointhook", "sys.stdout", "sys.stderr", "sys.stdin"})
 
 
-def _fingerprinter(sha, rep, typ):
-    """The fingerprint function, built from the built-ins it is given (captured once)."""
+def _fingerprinter(sha, rep, typ, srt=sorted, fset=frozenset):
+    """The fingerprint function, built from the built-ins it is given (captured once).
+    A frozenset constant (``x in {'a', 'b'}``) is hashed sorted: its order follows the
+    process's string hash seed, which differs between the grader and the kernel."""
     def fingerprint(code) -> str:
         h = sha()
 
@@ -79,6 +81,8 @@ def _fingerprinter(sha, rep, typ):
                 if typ(const) is typ(c):
                     h.update(b"<code>")
                     walk(const)
+                elif typ(const) is fset:
+                    h.update(rep(srt(rep(e) for e in const)).encode())
                 else:
                     h.update(rep(const).encode())
         walk(code)
@@ -246,8 +250,11 @@ def _python_guard(settings: dict):
     def inside(path, roots):
         return any(path == r or path.startswith(r + os.sep) for r in roots)
 
+    network = frozenset(("socket.connect", "socket.sendto", "socket.sendmsg", "socket.bind",
+                         "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"))
+
     def hook(event, args):
-        if event.startswith("socket."):
+        if event in network:   # not socket.__new__: the kernel's own event loop makes a socket pair
             raise PermissionError("network access is off while grading")
         if event not in path_events or not args:
             return
@@ -294,6 +301,8 @@ def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: 
     _type, _str, _len, _callable, _repr, _ModuleType = type, str, len, callable, repr, types.ModuleType
     _getframe, _setprofile, _write = sys._getframe, sys.setprofile, os.write
     _hmac = _hashlib.hmac_digest
+    import time
+    _time = time.time
     _fp = _fingerprinter(_hashlib.openssl_sha256, repr, type)
     state = {"cell": None, "file": None, "stmts": [], "found": [], "user": [], "seq": 0, "student": {},
              "armed": None, "hits": []}
@@ -301,7 +310,7 @@ def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: 
 
     def report(fields: dict) -> None:
         state["seq"] += 1
-        parts = [f'"seq": {state["seq"]}']
+        parts = [f'"seq": {state["seq"]}', f'"t": {_time():.3f}']
         for k, v in fields.items():
             if _type(v) is bool:
                 val = "true" if v else "false"

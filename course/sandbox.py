@@ -134,6 +134,8 @@ def install_kernelspec(jupyter_dir: Path, policy_path: Path) -> str:
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, str(Path(__file__).resolve()), str(policy_path), "-f", "{connection_file}"],
+        # interrupts travel as messages: a signal would reach bubblewrap, not the kernel inside
+        "interrupt_mode": "message",
         "display_name": "Python 3 (invlab grading)", "language": "python"}))
     return KERNEL_NAME
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from notebooks import ROOT
+from course.notebook import ROOT
 
 STAMP = Path(sys.prefix) / ".invlab-installed"
 

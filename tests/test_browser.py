@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from labserver import NOISE, LabServer, git_status, skip_reason
-from notebooks import ROOT, nbgrader_meta
+from course.notebook import ROOT, meta
 
 from chromium import HAVE_SELENIUM, chromium, why_skip
 if HAVE_SELENIUM:
@@ -277,7 +277,7 @@ def test_blank_lab_runs_up_to_its_first_exercise(lab, browser, blank):
     """Run All stops at the first cell that calls an unwritten exercise: NotImplementedError."""
     nb = nbformat.read(blank, as_version=4)
     first = next(i for i, c in enumerate(nb.cells)
-                 if c.cell_type == "code" and nbgrader_meta(c).get("solution"))
+                 if c.cell_type == "code" and meta(c).get("solution"))
     open_notebook(lab, browser, blank.name)
     cells, _ = run_all(lab, browser, blank.name)
     assert len(cells) == len(nb.cells)

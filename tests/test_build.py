@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from course import build
-from notebooks import nbgrader_meta
+from course.notebook import meta
 
 SOLUTIONS = build.lab_notebooks(build.SOLUTIONS)
 LABS = build.lab_notebooks(build.LABS)
@@ -51,7 +51,7 @@ def test_lab_hides_solutions_and_locks_tests(lab):
     nb = nbformat.read(lab, as_version=4)
     n_graded = 0
     for cell in nb.cells:
-        meta = nbgrader_meta(cell)
+        meta = meta(cell)
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "outputs must be cleared"
         assert "execution" not in cell.metadata, "the solution's cell timings must not reach the lab"
@@ -68,14 +68,14 @@ def test_lab_hides_solutions_and_locks_tests(lab):
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_solution_metadata(solution):
     nb = nbformat.read(solution, as_version=4)
-    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    ids = [meta(c)["grade_id"] for c in nb.cells if meta(c)]
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
-    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
-    solutions = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+    graded = [c for c in nb.cells if meta(c).get("grade")]
+    solutions = [c for c in nb.cells if meta(c).get("solution")]
     assert graded and solutions
     assert all("# BEGIN SOLUTION" in c.source for c in solutions)
     assert all("checks.passed(" in c.source for c in graded), "graded cells end with a pass line"
-    assert all(nbgrader_meta(c)["schema_version"] == 3 for c in nb.cells if nbgrader_meta(c))
+    assert all(meta(c)["schema_version"] == 3 for c in nb.cells if meta(c))
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "REPO_URL" in first_code.source and "invlab.setup(" in first_code.source
 

@@ -7,12 +7,12 @@ import nbformat
 import pytest
 
 from course import build, grade
-from notebooks import nbgrader_meta
+from course.notebook import meta
 
 
 def _points(nb):
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-            for c in nb.cells if nbgrader_meta(c).get("grade")}
+    return {meta(c)["grade_id"]: float(meta(c)["points"])
+            for c in nb.cells if meta(c).get("grade")}
 
 
 @pytest.mark.parametrize("lab", ["04", "05", "06", "07"])
@@ -21,12 +21,12 @@ def test_lab_is_graded_like_labs_1_to_3(lab, tmp_path):
     blank = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
     points = _points(solution)
     # the first exercise done, the rest left blank
-    first_ex = next(nbgrader_meta(c)["grade_id"] for c in solution.cells if nbgrader_meta(c).get("solution"))
+    first_ex = next(meta(c)["grade_id"] for c in solution.cells if meta(c).get("solution"))
     first_test = next(gid for gid in points)
     half = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
     for cell in half.cells:
-        if nbgrader_meta(cell).get("grade_id") == first_ex:
-            cell.source = next(c.source for c in solution.cells if nbgrader_meta(c).get("grade_id") == first_ex)
+        if meta(cell).get("grade_id") == first_ex:
+            cell.source = next(c.source for c in solution.cells if meta(c).get("grade_id") == first_ex)
     subs = tmp_path / "subs"
     subs.mkdir()
     for name, nb in [("right", solution), ("blank", blank), ("first_only", half)]:

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from course import build, grade, hostile, sandbox
-from notebooks import ROOT, nbgrader_meta
+from course.notebook import ROOT, meta
 
 demo_lab, student = hostile.demo_lab, hostile.student
 OS_SANDBOX, WHY_NOT = sandbox.os_sandbox()
@@ -91,12 +91,12 @@ HOG = "blob = bytearray(8 * 10**9)  # lazily zeroed: only a cap on the address s
 
 
 def _drop_test_label(nb):
-    nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != "test_label"]
+    nb.cells = [c for c in nb.cells if meta(c).get("grade_id") != "test_label"]
 
 
 def _rename_test_split(nb):
     for c in nb.cells:
-        if nbgrader_meta(c).get("grade_id") == "test_split":
+        if meta(c).get("grade_id") == "test_split":
             c.metadata["nbgrader"]["grade_id"] = "my_test"
 
 
@@ -138,7 +138,7 @@ def demo(tmp_path_factory):
                               "port": listener.port, "pid": os.getpid()}),
     }
     for cell in class_["blank"].cells:  # the blank lab: solutions replaced by raise
-        if nbgrader_meta(cell).get("solution"):
+        if meta(cell).get("solution"):
             cell.source = cell.source.split("# BEGIN SOLUTION")[0] + "raise NotImplementedError()"
     for name, nb in class_.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
@@ -224,14 +224,15 @@ def test_native_code_achieves_nothing(demo, who):
 @pytest.mark.parametrize("who", sorted(hostile.CHECKS))
 def test_switching_off_the_checks_scores_nothing(demo, who):
     """Each way of switching off the checks, with a wrong answer: the lab scores 0, and where the
-    checks were really switched off the gradebook says *tampered* (a refused attempt just fails)."""
+    checks were really switched off the gradebook says *tampered* and the lab scores 0 (a refused
+    attempt just fails)."""
     paths, rows, _ = demo
     r = rows[who]
-    assert float(r["total"]) == 0, r
+    assert float(r["test_split"]) == 0, r          # the wrong answer never scores
     refused = who == "trace"      # sys.settrace is refused outright: the attempt fails, nothing to flag
     assert (r["status"] == "tampered") != refused and bool(r["tampered"]) != refused, r
-    if not refused:
-        assert "your instructor will review it" in _page(paths, who)
+    if not refused:                                 # tampering costs the whole lab
+        assert float(r["total"]) == 0 and "your instructor will review it" in _page(paths, who), r
 
 
 def test_python_fallback_says_what_it_lacks_and_still_guards_the_checks(tmp_path):
@@ -345,10 +346,10 @@ def _lab3_with(body):
     from course import integrity
     master = nbformat.read(build.find_lab("03"), as_version=4)
     rules = integrity.rules_for("03_inverse_problems", master)
-    locked = {nbgrader_meta(c).get("grade_id") for c in master.cells if nbgrader_meta(c).get("locked")}
+    locked = {meta(c).get("grade_id") for c in master.cells if meta(c).get("locked")}
     nb = nbformat.read(build.find_lab("03", build.LABS), as_version=4)
     for cell in nb.cells:
-        if nbgrader_meta(cell).get("grade_id") == "ex2_mmd":
+        if meta(cell).get("grade_id") == "ex2_mmd":
             cell.source = body
     return integrity.violations(nb, rules, locked)
 
@@ -375,7 +376,7 @@ def test_other_package_calls_stay_allowed_and_solutions_are_clean():
         path = build.find_lab(lab)
         master = nbformat.read(path, as_version=4)
         rules = integrity.rules_for(path.stem, master)
-        locked = {nbgrader_meta(c).get("grade_id") for c in master.cells if nbgrader_meta(c).get("locked")}
+        locked = {meta(c).get("grade_id") for c in master.cells if meta(c).get("locked")}
         assert rules and integrity.violations(master, rules, locked) == {}, lab
 
 

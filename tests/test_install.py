@@ -26,7 +26,7 @@ from nbclient import NotebookClient
 
 import studentenv as se
 from course import build, notebook
-from notebooks import ROOT, errors, paste_solution
+from course.notebook import ROOT, errors, paste_solution
 
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from labserver import NOISE, LabServer, git_status, skip_reason
-from notebooks import ROOT
+from course.notebook import ROOT
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
 

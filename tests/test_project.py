@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from course import build, notebook
-from notebooks import ROOT
+from course.notebook import ROOT
 
 REQ_LINE = re.compile(r"^([A-Za-z0-9_.-]+)\s*(>=\s*[\w.]+)?\s*$")
 

@@ -128,6 +128,12 @@ def test_fingerprints_ignore_where_the_code_was_compiled():
     assert [referee.fingerprint(c) for c in a] == [referee.fingerprint(c) for c in b]
     c = referee.statements("x = 1\nprint(x + 0)")
     assert referee.fingerprint(a[1]) != referee.fingerprint(c[1])
+    # a set literal is a frozenset constant, ordered by the string hash seed of the process
+    prints = {subprocess.run([sys.executable, "-c", "from course import referee; print(referee.fingerprint("
+                              "compile('x in {\\'a\\', \\'b\\', \\'c\\'}', 'f', 'eval')))"],
+                             env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True,
+                             cwd=str(referee.__file__).rsplit("/course/", 1)[0]).stdout for seed in range(6)}
+    assert len(prints) == 1, prints
 
 
 def test_markers_round_trip_and_reports_must_be_signed(tmp_path):

@@ -47,7 +47,7 @@ import pytest
 
 from chromium import chromium, why_skip
 from course import build, feedback
-from notebooks import ROOT
+from course.notebook import ROOT, meta
 
 try:
     import myst_nb  # noqa: F401
@@ -236,12 +236,8 @@ def test_every_internal_link_and_anchor_resolves(html_dir):
 # ---------------------------------------------------------------- the labs
 def _solution_pngs(nb) -> int:
     return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
-               and not build_meta(c).get("solution") and not build_meta(c).get("grade")
+               and not meta(c).get("solution") and not meta(c).get("grade")
                for o in c.get("outputs", []))
-
-
-def build_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])

@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from course import hostile
-from notebooks import ROOT
-from slurmcluster import SlurmCluster, unavailable
+from course.notebook import ROOT
+from course.slurm.cluster import SlurmCluster, unavailable
 
 WHY = unavailable()
 pytestmark = pytest.mark.skipif(WHY is not None, reason=f"no private Slurm cluster here: {WHY}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebooks import ROOT, grade_id, nbgrader_meta
+from course.notebook import ROOT, grade_id, meta
 
 SYLLABUS = ROOT / "docs" / "syllabus.md"
 SECTION = re.compile(r"\bL([1-7]) «([^»]+)»")
@@ -32,7 +32,7 @@ def headings(path: Path) -> set:
 
 def graded_ids(path: Path) -> set:
     nb = nbformat.read(path, as_version=4)
-    return {grade_id(c) for c in nb.cells if nbgrader_meta(c).get("grade")}
+    return {grade_id(c) for c in nb.cells if meta(c).get("grade")}
 
 
 def lab_path(solutions: Path, lab: str) -> Path:

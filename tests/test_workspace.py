@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from course import workspace
-from notebooks import ROOT
+from course.notebook import ROOT
 
 DAY = datetime.date(2026, 11, 23)
 

@@ -16,7 +16,7 @@ import re
 import nbformat
 import pytest
 
-from notebooks import ROOT, KernelSession, error_line, grade_id, nbgrader_meta, paste_solution, stderr
+from course.notebook import ROOT, KernelSession, error_line, grade_id, meta, paste_solution, stderr
 
 LABS = {"01": "01_irevnet", "02": "02_bijections", "03": "03_inverse_problems"}
 
@@ -625,17 +625,17 @@ def lab_results(lab: str) -> dict:
     name = LABS[lab]
     student = nbformat.read(ROOT / "labs" / f"{name}.ipynb", as_version=4)
     solution = _cells(nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4))
-    graded = [i for i, c in enumerate(student.cells) if nbgrader_meta(c).get("grade")]
+    graded = [i for i, c in enumerate(student.cells) if meta(c).get("grade")]
     out = {"correct": {}, "mistakes": {}, "right": {}}
     with KernelSession() as k:
         for cell in student.cells[: graded[-1] + 1]:
             gid = grade_id(cell)
             if cell.cell_type != "code" or gid in SKIP[lab]:
                 continue
-            src = paste_solution(cell.source, solution[gid].source) if nbgrader_meta(cell).get("solution") \
+            src = paste_solution(cell.source, solution[gid].source) if meta(cell).get("solution") \
                 else cell.source
             ran = k.run(src)
-            out["correct"][gid] = (_error(ran), stderr(ran) if nbgrader_meta(cell).get("grade") else "")
+            out["correct"][gid] = (_error(ran), stderr(ran) if meta(cell).get("grade") else "")
         lab_cells = _cells(student)
         for m_lab, ex, test, mistake, subs, _ in MISTAKES:
             if m_lab != lab:
@@ -678,7 +678,7 @@ def test_visible_graded_cell_catches_the_mistake(lab, exercise, graded, mistake,
 def test_every_exercise_has_three_mistakes():
     for lab, name in LABS.items():
         nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-        exercises = [grade_id(c) for c in nb.cells if nbgrader_meta(c).get("solution")]
+        exercises = [grade_id(c) for c in nb.cells if meta(c).get("solution")]
         for ex in exercises:
             n = sum(1 for m in MISTAKES if m[0] == lab and m[1] == ex)
             assert n >= 3, f"lab {lab} exercise {ex} has {n} mistakes in the bank; expected ≥ 3"

@@ -6,7 +6,7 @@ the mistake in place of ``raise NotImplementedError()`` and the exercise's grade
 """
 import pytest
 
-from notebooks import ROOT, KernelSession, error_line, lab_cells, nbgrader_meta, with_body
+from course.notebook import ROOT, KernelSession, error_line, lab_cells, meta, with_body
 
 LAB = ROOT / "labs" / "04_flows.ipynb"
 
@@ -182,7 +182,7 @@ def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
 
 
 def test_every_exercise_has_at_least_three_mistakes():
-    exercises = [gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")]
+    exercises = [gid for gid, c in lab_cells(LAB).items() if meta(c).get("solution")]
     assert sorted(exercises) == sorted(BANK)
     assert all(len(m) >= 3 for _, m in BANK.values())
 

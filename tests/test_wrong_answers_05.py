@@ -8,7 +8,7 @@ the course's own implementation fails with the grader's own words (:func:`invlab
 import pytest
 
 from invlab import answers
-from notebooks import ROOT, KernelSession, error_line, lab_cells, nbgrader_meta, with_body
+from course.notebook import ROOT, KernelSession, error_line, lab_cells, meta, with_body
 
 LAB = ROOT / "labs" / "05_iresnet.ipynb"
 
@@ -251,7 +251,7 @@ GOOD = [(ex, body) for ex, bodies in CORRECT.items() for body in bodies]
 
 
 def test_every_exercise_has_mistakes_and_correct_variants():
-    exercises = [gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")]
+    exercises = [gid for gid, c in lab_cells(LAB).items() if meta(c).get("solution")]
     assert sorted(exercises) == sorted(BANK) == sorted(CORRECT)
     assert all(len(m) >= 3 for _, m in BANK.values())
     assert all(len(v) >= 3 for v in CORRECT.values())

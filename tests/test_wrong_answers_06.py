@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from notebooks import ROOT, KernelSession, errors, lab_cells, nbgrader_meta, with_body
+from course.notebook import ROOT, KernelSession, errors, lab_cells, meta, with_body
 
 LAB = ROOT / "labs" / "06_pseudo_invertible.ipynb"
 SOLUTION = ROOT / "solutions" / "06_pseudo_invertible.ipynb"
@@ -339,6 +339,6 @@ def test_an_omega_that_branches_on_tensors_passes_its_cell_but_the_sweep_says_wh
 
 
 def test_bank_covers_every_exercise():
-    exercises = {gid for gid, c in lab_cells(LAB).items() if nbgrader_meta(c).get("solution")}
+    exercises = {gid for gid, c in lab_cells(LAB).items() if meta(c).get("solution")}
     assert exercises == {e for e, _, _ in EXERCISES}
     assert all(len(bank) >= 3 for _, _, bank in EXERCISES)

@@ -6,7 +6,7 @@ mistake and the lab's graded cell, as a student would.
 """
 import pytest
 
-from notebooks import ROOT, KernelSession, error_line, errors, lab_cells
+from course.notebook import ROOT, KernelSession, error_line, errors, lab_cells
 
 LAB = ROOT / "labs" / "07_reversible.ipynb"
 SOLUTION = ROOT / "solutions" / "07_reversible.ipynb"

@@ -43,6 +43,8 @@ from typing import Optional
 
 import nbformat
 
+from course.notebook import meta
+
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "website"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -68,10 +70,6 @@ def write_if_changed(path: Path, data) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
     return True
-
-
-def meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def is_exercise(cell) -> bool:

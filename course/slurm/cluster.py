@@ -1,5 +1,6 @@
-"""A private single-node Slurm cluster for the tests: its own config, state, spool, munge key and
-socket in one temporary folder; its three daemons run in the foreground as this process's
+"""A private single-node Slurm cluster (tests/test_slurm.py, benchmarks/grading_scale.py, or an
+instructor trying submit.sh on a laptop): its own config, state, spool, munge key and socket
+in one temporary folder; its three daemons run in the foreground as this process's
 children and are stopped (and the folder removed) when the ``with`` block ends.
 
     with SlurmCluster(tmp) as c:
