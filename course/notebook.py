@@ -32,7 +32,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 __all__ = ["ROOT", "meta", "grade_id", "graded_ids", "lab_of", "SOLUTION_REGION", "HIDDEN_TESTS",
-           "REPO_ENV", "setup_source", "setup_problems", "repo_line", "budget", "runtime_sentence",
+           "REPO_ENV", "setup_source", "setup_problems", "repo_line", "budget", "budget_summary", "runtime_sentence",
            "lab_cells", "run_notebook", "errors", "error_line", "stderr", "KernelSession",
            "solution_regions", "paste_solution", "with_body"]
 
@@ -153,6 +153,18 @@ def budget(lab: str, pyproject=None) -> int:
     path = Path(pyproject) if pyproject else ROOT / "pyproject.toml"
     table = tomllib.loads(path.read_text())["tool"]["invlab"]["budget"]
     return int(table.get(str(lab).split("_")[0], table["default"]))
+
+
+def budget_summary() -> str:
+    """The budgets in one phrase, as the README states them.
+
+    >>> budget_summary()
+    'at most 60 s (lab 5: 90 s)'
+    """
+    import tomllib
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["invlab"]["budget"]
+    rest = ", ".join(f"lab {int(k)}: {v} s" for k, v in sorted(table.items()) if k != "default")
+    return f"at most {table['default']} s" + (f" ({rest})" if rest else "")
 
 
 def runtime_sentence(lab: str) -> str:

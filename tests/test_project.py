@@ -129,3 +129,13 @@ def test_map_names_every_module():
             if not re.search(rf"(?<![\w/]){re.escape(name)}", text):
                 missing.append(f"{folder}/{path.name}")
     assert not missing, f"docs/map.md does not mention: {missing}"
+
+
+def test_run_times_are_stated_from_the_one_budget():
+    """README, every lab's first cell and `make bench` take their run times from
+    [tool.invlab.budget] in pyproject.toml (lab 5 had three different figures)."""
+    assert notebook.budget_summary() in (ROOT / "README.md").read_text()
+    for path in build.lab_notebooks(build.SOLUTIONS) + build.lab_notebooks(build.LABS):
+        first = nbformat.read(path, as_version=4).cells[0].source
+        assert notebook.runtime_sentence(path.stem) in " ".join(first.split()), path
+    assert "budget(p.stem)" in (ROOT / "benchmarks" / "notebooks.py").read_text()
