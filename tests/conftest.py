@@ -8,6 +8,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")   # notebooks' kernels inherit both
 import pytest
 import torch
 
+from course.notebook import meta
+
 if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two workers on two cores: one thread each
     torch.set_num_threads(1)
 
@@ -35,12 +37,12 @@ def pytest_runtest_makereport(item, call):
     cell = getattr(item, "cell", None)
     if call.when != "call" or rep.failed or cell is None:
         return
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    if not meta.get("grade"):
+    nbg = meta(cell)
+    if not nbg.get("grade"):
         return
     err = [o for o in (getattr(item, "test_outputs", None) or [])
            if o.get("output_type") == "stream" and o.get("name") == "stderr"]
     if err:
         rep.outcome = "failed"
-        rep.longrepr = (f"graded cell {meta.get('grade_id')!r} wrote to stderr, which nbgrader "
+        rep.longrepr = (f"graded cell {nbg.get('grade_id')!r} wrote to stderr, which nbgrader "
                         f"scores as a failure:\n{''.join(o.get('text', '') for o in err)[:2000]}")

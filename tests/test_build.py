@@ -51,15 +51,15 @@ def test_lab_hides_solutions_and_locks_tests(lab):
     nb = nbformat.read(lab, as_version=4)
     n_graded = 0
     for cell in nb.cells:
-        meta = meta(cell)
+        nbg = meta(cell)
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "outputs must be cleared"
         assert "execution" not in cell.metadata, "the solution's cell timings must not reach the lab"
-        if meta.get("solution"):
+        if nbg.get("solution"):
             assert "raise NotImplementedError()" in cell.source
-        if meta.get("grade"):
+        if nbg.get("grade"):
             n_graded += 1
-            assert meta["locked"] and meta.get("checksum") and meta["points"] > 0
+            assert nbg["locked"] and nbg.get("checksum") and nbg["points"] > 0
             assert cell.metadata.get("editable") is False
     assert n_graded >= 3
     assert "widgets" not in nb.metadata, "the solution's widget state must not reach the lab"
