@@ -21,6 +21,19 @@ A block also declares how exact its inverse is:
 
 ``inverse_tolerance(dtype)`` gives the tolerance a round trip is checked against.
 
+It declares how exact its log-det is:
+
+* ``log_det_kind = "exact"`` (the default): ``log_det`` is the log-det, up to rounding;
+* ``log_det_kind = "estimate"``: a stochastic estimate (an i-ResNet block's power series
+  with Hutchinson probes, or its Russian roulette), off by at most ``log_det_bias(x)`` in
+  expectation; the contract registry checks the mean of many draws within that bias.
+
+And where its inputs live, so that checks draw them from the right set:
+
+* ``domain`` (inputs) and ``codomain`` (outputs): ``"real"`` (all of ℝ, the default) or
+  ``"unit"`` (the open interval (0, 1) per entry, e.g. the input of lab 4's ``Logit``);
+  :meth:`InvertibleModule.draw` samples either.
+
 A subclass overrides either the pair ``forward_with_log_det`` /
 ``inverse_with_log_det`` (the base class derives ``forward`` / ``inverse`` from them),
 or, if it preserves volume, derives from :class:`VolumePreserving` and overrides
@@ -37,7 +50,22 @@ from torch import nn
 from .validate import caller_name, check_float, check_tensor, fail_type
 
 __all__ = ["InvertibleModule", "VolumePreserving", "InvertibilityReport", "is_invertible",
-           "relative_error", "default_rtol", "exact_log_det", "randomize_", "SequenceINN"]
+           "relative_error", "default_rtol", "exact_log_det", "randomize_", "SequenceINN",
+           "in_torch_func", "DOMAINS"]
+
+DOMAINS = ("real", "unit")
+
+
+def in_torch_func() -> bool:
+    """True inside a ``torch.func`` transform (``vmap``, ``grad``, ``jacrev`` ...), where a
+    block must not keep state or run its own autograd machinery.
+
+    >>> in_torch_func()
+    False
+    >>> bool(torch.func.vmap(lambda v: torch.tensor(in_torch_func()))(torch.zeros(2)).all())
+    True
+    """
+    return torch._C._functorch.peek_interpreter_stack() is not None
 
 
 def default_rtol(dtype: torch.dtype) -> float:
@@ -52,10 +80,32 @@ class InvertibleModule(nn.Module):
         inverse_kind: ``"exact"`` (closed-form inverse) or ``"iterative"``.
         inverse_rtol: for iterative inverses, the relative tolerance the iteration
             stops at; ``None`` for exact inverses.
+        log_det_kind: ``"exact"`` or ``"estimate"`` (see :meth:`log_det_bias`).
+        domain, codomain: where inputs and outputs live, ``"real"`` or ``"unit"``.
     """
 
     inverse_kind: str = "exact"
     inverse_rtol: Optional[float] = None
+    log_det_kind: str = "exact"
+    domain: str = "real"
+    codomain: str = "real"
+
+    def log_det_bias(self, x: torch.Tensor) -> float:
+        """A bound on ``|E[log_det] − log|det J(x)||`` per sample: 0 for exact log-dets."""
+        return 0.0
+
+    def draw(self, shape, side: str = "domain", generator: Optional[torch.Generator] = None,
+             dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """A batch of ``shape`` from the block's ``domain`` (or ``codomain``): ``N(0, I)`` on
+        the real line, uniform on ``[0.01, 0.99]`` on the unit interval.
+
+        >>> InvertibleModule().draw((2, 3)).shape
+        torch.Size([2, 3])
+        """
+        where = self.domain if side == "domain" else self.codomain
+        if where == "unit":
+            return 0.01 + 0.98 * torch.rand(shape, generator=generator, dtype=dtype)
+        return torch.randn(shape, generator=generator, dtype=dtype)
 
     def inverse_tolerance(self, dtype: torch.dtype) -> float:
         """The relative round-trip error this block promises in ``dtype``.
@@ -129,6 +179,27 @@ class SequenceINN(InvertibleModule):
             if not isinstance(block, InvertibleModule):
                 fail_type("SequenceINN", f"block {i}", block, "an invlab.InvertibleModule")
         self.blocks = nn.ModuleList(blocks)
+
+    @property
+    def log_det_kind(self) -> str:
+        return "estimate" if any(b.log_det_kind == "estimate" for b in self.blocks) else "exact"
+
+    def log_det_bias(self, x: torch.Tensor) -> float:
+        """The sum of the blocks' bounds (each evaluated on its own input)."""
+        total = 0.0
+        with torch.no_grad():
+            for block in self.blocks:
+                total += block.log_det_bias(x)
+                x = block(x)
+        return total
+
+    @property
+    def domain(self) -> str:
+        return self.blocks[0].domain if len(self.blocks) else "real"
+
+    @property
+    def codomain(self) -> str:
+        return self.blocks[-1].codomain if len(self.blocks) else "real"
 
     @property
     def inverse_kind(self) -> str:
@@ -225,7 +296,8 @@ def is_invertible(module, x: torch.Tensor, rtol: Optional[float] = None,
             1e-5 (float32) or 1e-10 (float64) for exact inverses, the declared
             tolerance for iterative ones.
         y: a batch in the output space for the second round trip; default a Gaussian
-            batch with the mean and spread of ``f(x)``, not ``f(x)`` itself.
+            batch with the mean and spread of ``f(x)``, not ``f(x)`` itself (for a block
+            whose ``codomain`` is the unit interval, a draw from it).
         forward, inverse: other callables to check instead of ``module``'s methods
             (``module`` still names the report and gives the tolerance when it can).
 
@@ -256,7 +328,10 @@ def is_invertible(module, x: torch.Tensor, rtol: Optional[float] = None,
             fx = forward(x)
             check_tensor("is_invertible", "forward(x)", fx)
             fwd_err = relative_error(x, inverse(fx))
-            if y is None:
+            if y is None and isinstance(module, InvertibleModule) and module.codomain != "real":
+                g = torch.Generator(device="cpu").manual_seed(0)   # the block's own output set
+                y = module.draw(fx.shape, "codomain", g).to(fx.device, fx.dtype)
+            elif y is None:
                 g = torch.Generator(device="cpu").manual_seed(0)
                 noise = torch.randn(fx.shape, generator=g, dtype=torch.float64)
                 spread = fx.double().std() if fx.numel() > 1 else torch.tensor(1.0)

@@ -155,6 +155,19 @@ class AdditiveCoupling(VolumePreserving):
         t = _run_subnet(type(self).__name__, self.t, y1, self.dim - self.split)
         return torch.cat([y1, y2 - t], dim=1)
 
+    def coupling_parts(self):
+        """``(split, merge, F)`` for backprop without stored activations (invlab.reversible):
+        ``split(y) -> (x1, x2 + t(x1))``, ``merge(x1, x2) -> x``, ``F = t``."""
+        def split(y):
+            return y[:, :self.split], y[:, self.split:]   # y = [x1, x2 + t(x1)]
+
+        def merge(x1, x2):
+            return torch.cat([x1, x2], dim=1)
+
+        def F(x1):
+            return _run_subnet(type(self).__name__, self.t, x1, self.dim - self.split)
+        return split, merge, F
+
     def extra_repr(self) -> str:
         return f"dim={self.dim}, split={self.split}"
 

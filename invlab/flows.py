@@ -212,6 +212,8 @@ class Logit(InvertibleModule):
     (True, torch.Size([4]))
     """
 
+    domain = "unit"   # inputs in (0, 1): the contract's checks draw them there
+
     def __init__(self, alpha: float = 0.05):
         super().__init__()
         self.alpha = check_float("Logit", "alpha", alpha, min=0, max=0.5, max_open=True)

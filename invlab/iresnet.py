@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import InvertibleModule
+from .base import InvertibleModule, in_torch_func
 from .validate import (check_callable, check_choice, check_float, check_int, check_module,
                        check_tensor, fail_value)
 from . import logdet as _logdet
@@ -209,7 +209,7 @@ class SpectralNorm(nn.Module):
         if first:
             self.power_iteration(self.init_iterations, tol=0.0)
         elif (self.training and not self.frozen and self.iterations
-              and torch._C._functorch.peek_interpreter_stack() is None):  # not in torch.func
+              and not in_torch_func()):
             self.power_iteration(self.iterations)
         W = self.weight()
         if self.is_conv:
@@ -476,6 +476,26 @@ class IResBlock(InvertibleModule):
 
     inverse_kind = "iterative"
     inverse_rtol = 1e-5
+
+    @property
+    def log_det_kind(self) -> str:
+        """``"exact"`` with the full Jacobian, else ``"estimate"`` (series or roulette)."""
+        return "exact" if self.log_det == "exact" else "estimate"
+
+    def log_det_bias(self, x: torch.Tensor) -> float:
+        r"""A bound on the truncation bias of the estimate per sample:
+
+        .. math:: \Big|\sum_{k > n} \frac{(-1)^{k+1}}{k} \operatorname{tr} J_g^k\Big|
+                  \le D \sum_{k > n} \frac{L^k}{k} \le \frac{D\, L^{n+1}}{(n+1)(1 - L)}
+
+        with ``L`` the Lipschitz bound of ``g`` (:func:`lipschitz_bound`), ``n = n_terms``
+        and ``D`` the size of one sample; 0 for ``"exact"`` and for the unbiased
+        ``"roulette"``.
+        """
+        if self.log_det != "series":
+            return 0.0
+        L = min(lipschitz_bound(self.g), 1 - 1e-6)
+        return x[0].numel() * L ** (self.n_terms + 1) / ((self.n_terms + 1) * (1 - L))
 
     def __init__(self, g: nn.Module, log_det: str = "series", n_terms: int = 5,
                  n_probes: int = 1, probe: str = "gaussian", inverse_rtol: float = 1e-5,

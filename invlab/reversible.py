@@ -13,9 +13,10 @@ backward, block ``k`` gets its output ``y_k`` and ``∂L/∂y_k`` and
 
 Only the last output is kept, so the memory saved for backward is constant in depth
 (during the backward one block's activations live at a time); the price is one inverse
-and one extra forward per block. For :class:`~invlab.revnet.RevBlock` and
-:class:`~invlab.coupling.AdditiveCoupling` (``fast=True``) the network ``F`` is
-evaluated once, for both the reconstruction and the gradients (Gomez et al.'s
+and one extra forward per block. For an additive coupling ``y = merge(x1, x2 + F(x1))``
+(:class:`~invlab.revnet.RevBlock`, :class:`~invlab.coupling.AdditiveCoupling`: any block
+that offers ``coupling_parts() -> (split, merge, F)``) with ``fast=True``, the network
+``F`` is evaluated once, for both the reconstruction and the gradients (Gomez et al.'s
 Algorithm 1): one extra ``F`` per block.
 
 * :class:`ReversibleSequence` (``reversible(seq)``): a :class:`~invlab.base.SequenceINN`
@@ -63,9 +64,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from .base import InvertibleModule, SequenceINN, VolumePreserving
-from .coupling import AdditiveCoupling, _run_subnet
-from .revnet import RevBlock, merge_channels, split_channels
+from .base import InvertibleModule, SequenceINN, VolumePreserving, in_torch_func
 from .validate import check_bool, check_callable, check_tensor, fail_type, fail_value
 
 __all__ = ["ReversibleSequence", "reversible", "block_backward", "check_reversible",
@@ -194,34 +193,25 @@ def _vjp(outs, wrt, grads) -> list:
 
 
 def _additive_backward(block, y, grad_y, params, need_x=True):
-    """Gomez et al.'s Algorithm 1 for a block ``[y1, y2] = [x1, x2 + F(x1)]`` up to a swap.
+    """Gomez et al.'s Algorithm 1 for a block ``y = merge(x1, x2 + F(x1))``, whatever its order
+    of halves: the block gives its parts, ``block.coupling_parts() -> (split, merge, F)``.
 
     ``F(x1)`` is computed once, with a graph: its value reconstructs ``x2`` and its
     vector–Jacobian product gives the gradients (the generic path would evaluate ``F``
     twice, once in the inverse and once in the recomputation). Same numbers, less time.
     """
-    if isinstance(block, RevBlock):              # y = [F(x1) + x2, x1]
-        y_sum, x1 = split_channels(y)
-        g_sum, g_x1 = split_channels(grad_y)
-        F = block._apply_F
-    else:                                        # AdditiveCoupling: y = [x1, x2 + t(x1)]
-        x1, y_sum = y[:, :block.split], y[:, block.split:]
-        g_x1, g_sum = grad_y[:, :block.split], grad_y[:, block.split:]
-        F = lambda h: _run_subnet(type(block).__name__, block.t, h, block.dim - block.split)
+    split, merge, F = block.coupling_parts()
+    x1, y_sum = split(y)
+    g_x1, g_sum = split(grad_y)
     with torch.enable_grad():
         x1 = x1.detach().requires_grad_(need_x)
         f = F(x1)
         found = _vjp([f], ([x1] if need_x else []) + list(params), [g_sum])
     x2 = y_sum - f.detach()
     if not need_x:
-        x = merge_channels(x1, x2) if isinstance(block, RevBlock) else torch.cat([x1, x2], 1)
-        return x, None, found
+        return merge(x1.detach(), x2), None, found
     g_in1 = g_x1 + found[0] if found[0] is not None else g_x1
-    if isinstance(block, RevBlock):
-        x, grad_x = merge_channels(x1.detach(), x2), merge_channels(g_in1, g_sum)
-    else:
-        x, grad_x = torch.cat([x1.detach(), x2], 1), torch.cat([g_in1, g_sum], 1)
-    return x, grad_x, list(found[1:])
+    return merge(x1.detach(), x2), merge(g_in1, g_sum), list(found[1:])
 
 
 def _custom_backward(fn: Callable, k: int, block, y, grad_y, grad_log_det, params, x_shape):
@@ -251,8 +241,11 @@ def _custom_backward(fn: Callable, k: int, block, y, grad_y, grad_log_det, param
 
 
 def _has_fast_path(block) -> bool:
-    """Exactly these classes (a subclass may change forward): RevBlock, AdditiveCoupling."""
-    return type(block) in (RevBlock, AdditiveCoupling)
+    """The block offers ``coupling_parts()`` and its forward is the one that promise was made
+    for (a subclass that changes ``forward`` without restating its parts takes the generic path)."""
+    def owner(name):
+        return next((c for c in type(block).__mro__ if name in vars(c)), None)
+    return callable(getattr(block, "coupling_parts", None)) and owner("coupling_parts") is owner("forward")
 
 
 # ----------------------------------------------------------------------------- the Function
@@ -353,8 +346,8 @@ class ReversibleSequence(SequenceINN):
         *blocks: one :class:`~invlab.base.SequenceINN` (its blocks are used) or exactly
             invertible blocks.
         enabled: reversible backward on (default) or off.
-        fast: for :class:`~invlab.revnet.RevBlock` and
-            :class:`~invlab.coupling.AdditiveCoupling`, evaluate ``F`` once per block in
+        fast: for blocks with ``coupling_parts()`` (RevBlock, AdditiveCoupling), evaluate
+            ``F`` once per block in
             backward (Gomez et al.'s Algorithm 1) instead of inverse + recomputation
             (twice); same gradients. ``False``: the generic :func:`block_backward` for all.
         block_backward: a backward of your own for every block (``fast`` is then unused),
@@ -393,7 +386,7 @@ class ReversibleSequence(SequenceINN):
         params = _params(self)
         if not (self.enabled and len(self.blocks) and torch.is_grad_enabled()
                 and (x.requires_grad or params)
-                and not torch._C._are_functorch_transforms_active()):  # torch.func: plain
+                and not in_torch_func()):  # inside torch.func: plain autograd
             return super().forward_with_log_det(x)
         for k, block in enumerate(self.blocks):
             check_reversible(block, k)  # modes may have changed since construction

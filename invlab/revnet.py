@@ -102,6 +102,14 @@ class RevBlock(VolumePreserving):
         y1, y2 = split_channels(y)
         return merge_channels(y2, y1 - self._apply_F(y2))
 
+    def coupling_parts(self):
+        """``(split, merge, F)`` for backprop without stored activations (invlab.reversible):
+        ``split(y) -> (x1, x2 + F(x1))``, ``merge(x1, x2) -> x``."""
+        def split(y):
+            y1, y2 = split_channels(y)
+            return y2, y1                       # y = [F(x1) + x2, x1]
+        return split, merge_channels, self._apply_F
+
 
 class IRevNet(nn.Module):
     """psi → ``depth`` RevBlocks → linear head (not invertible).
@@ -119,7 +127,8 @@ class IRevNet(nn.Module):
 
     Methods:
         ``features(x) -> z: (B, C·b², H/b, W/b)``, the output of the last invertible layer;
-        ``inverse(z) -> x``; ``forward(x) -> logits: (B, num_classes)``.
+        ``inverse(z) -> x`` inverts the **features** ``z = features(x)`` (the linear head
+        is not invertible: ``inverse`` never takes logits); ``forward(x) -> logits: (B, num_classes)``.
 
     >>> net = IRevNet(depth=2)
     >>> net(torch.zeros(3, 1, 28, 28)).shape

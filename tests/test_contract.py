@@ -6,7 +6,11 @@ For each entry, with non-trivial random weights (``invlab.randomize_``):
   the block's own tolerance (``inverse_tolerance``: 1e-5 / 1e-10 for exact inverses,
   the declared ``inverse_rtol`` for iterative ones);
 * ``forward_with_log_det``'s log-det equals the log-det of the torch.func Jacobian in
-  float64 (``invlab.exact_log_det``), sample by sample;
+  float64 (``invlab.exact_log_det``), sample by sample — or, for a block that declares
+  ``log_det_kind = "estimate"``, the mean of many draws does, within the block's stated
+  bias (``log_det_bias``) plus five standard errors;
+* inputs come from the block's declared ``domain`` (``block.draw``: ℝ, or the unit
+  interval for ``Logit``), not from a sampler written here;
 * the inverse's log-det is minus the forward one, and ``forward``/``inverse`` agree with
   the ``*_with_log_det`` pair.
 
@@ -52,7 +56,6 @@ class Entry:
     batch: int = 3
     notes: str = ""
     prepare: Callable[[nn.Module], None] = field(default=lambda m: None)
-    draw: Callable = None          # draw(generator, shape) -> float64 inputs; default N(0, I)
 
 
 def _conv_subnet(c_in, c_out):
@@ -91,9 +94,14 @@ REGISTRY = [
     Entry("IResBlock", lambda: IResBlock(lipschitz_convnet(2, 4, c=0.7), log_det="exact",
                                          inverse_rtol=1e-12),
           (2, 3, 3), std=0.5, notes="convolutional g, spectral norm of the conv operator"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_mlp(3, 8, c=0.7), log_det="series", n_terms=4,
+                                         inverse_rtol=1e-12),
+          (3,), std=0.5, notes="log-det estimated: 4 terms of the power series, one probe"),
+    Entry("IResBlock", lambda: IResBlock(lipschitz_mlp(3, 8, c=0.7), log_det="roulette",
+                                         inverse_rtol=1e-12),
+          (3,), std=0.5, notes="log-det estimated without bias: Russian roulette"),
     Entry("Logit", lambda: invlab.flows.Logit(0.05), (1, 3, 3), logdet_atol=1e-9,
-          draw=lambda g, shape: 0.01 + 0.98 * torch.rand(shape, generator=g, dtype=torch.float64),
-          notes="lab 4's pre-transform [0, 1] → ℝ; inputs uniform in (0, 1)"),
+          notes="lab 4's pre-transform [0, 1] → ℝ; its domain is the unit interval"),
     Entry("ReversibleSequence",
           lambda: invlab.ReversibleSequence(AffineCoupling(4, mlp), Permutation(4, seed=0),
                                             AdditiveCoupling(4, mlp)),
@@ -119,11 +127,22 @@ def build(entry: Entry, dtype: torch.dtype, seed: int = 0) -> nn.Module:
     return block.to(dtype).eval()
 
 
-def sample(entry: Entry, dtype: torch.dtype, seed: int = 1) -> torch.Tensor:
+def sample(block: InvertibleModule, entry: Entry, dtype: torch.dtype, seed: int = 1) -> torch.Tensor:
+    """Inputs from the block's own domain."""
     g = torch.Generator().manual_seed(seed)
-    if entry.draw is not None:
-        return entry.draw(g, (entry.batch, *entry.shape)).to(dtype)
-    return torch.randn((entry.batch, *entry.shape), generator=g, dtype=torch.float64).to(dtype)
+    return block.draw((entry.batch, *entry.shape), "domain", g).to(dtype)
+
+
+def estimate_within_its_bias(block, x: torch.Tensor, draws: int = 400) -> None:
+    """An estimated log-det: the mean of ``draws`` estimates is within the block's stated
+    bias plus five standard errors of the Jacobian's log-det, sample by sample."""
+    with torch.no_grad():
+        est = torch.stack([block.forward_with_log_det(x)[1] for _ in range(draws)])
+    ref = exact_log_det(block, x)
+    gap = (est.mean(0) - ref).abs()
+    allowed = block.log_det_bias(x) + 5 * est.std(0) / draws ** 0.5
+    assert bool((gap <= allowed).all()), \
+        f"estimated log-det off by {gap.max():.3g} (> bias {block.log_det_bias(x):.3g} + 5 SE)"
 
 
 def check_block(block: nn.Module, x: torch.Tensor, logdet_atol: float = 1e-10) -> None:
@@ -135,11 +154,14 @@ def check_block(block: nn.Module, x: torch.Tensor, logdet_atol: float = 1e-10) -
         x_rec, ld_inv = block.inverse_with_log_det(y)
     assert ld.shape == (x.shape[0],), f"log_det has shape {tuple(ld.shape)}, expected (B,)"
     tol = 1e-12 if x.dtype == torch.float64 else 1e-5
-    assert torch.allclose(ld_inv, -ld, rtol=tol, atol=tol), \
-        "the inverse's log-det must be minus the forward one"
+    if block.log_det_kind == "exact":   # two estimates are two random draws
+        assert torch.allclose(ld_inv, -ld, rtol=tol, atol=tol), \
+            "the inverse's log-det must be minus the forward one"
     assert torch.equal(block(x), y) and torch.allclose(block.inverse(y), x_rec), \
         "forward/inverse disagree with forward_with_log_det/inverse_with_log_det"
-    if x.dtype == torch.float64:
+    if x.dtype == torch.float64 and block.log_det_kind == "estimate":
+        estimate_within_its_bias(block, x)
+    elif x.dtype == torch.float64:
         ref = exact_log_det(block, x)
         err = (ld - ref).abs().max().item()
         assert err <= logdet_atol, f"log-det differs from the Jacobian's by {err:.2e}"
@@ -150,7 +172,7 @@ def check_block(block: nn.Module, x: torch.Tensor, logdet_atol: float = 1e-10) -
 def test_contract(entry, dtype):
     block = build(entry, dtype)
     assert isinstance(block, InvertibleModule)
-    x = sample(entry, dtype)
+    x = sample(block, entry, dtype)
     with torch.no_grad():
         y = block(x)
     if y.shape == x.shape and not isinstance(block, (Permutation, Psi)):
@@ -164,6 +186,10 @@ def test_contract(entry, dtype):
 def test_inverse_kind_is_declared(entry):
     block = build(entry, torch.float64)
     assert block.inverse_kind in {"exact", "iterative"}
+    assert block.log_det_kind in {"exact", "estimate"}
+    assert block.domain in invlab.base.DOMAINS and block.codomain in invlab.base.DOMAINS
+    if block.log_det_kind == "exact":
+        assert block.log_det_bias(sample(block, entry, torch.float64)) == 0.0
     if block.inverse_kind == "exact":
         assert block.inverse_tolerance(torch.float32) == 1e-5
         assert block.inverse_tolerance(torch.float64) == 1e-10
@@ -219,14 +245,24 @@ class _Sloppy(VolumePreserving):
         return y.flip(1) * (1 + 1e-4)
 
 
+class _Overconfident(IResBlock):
+    """A two-term series that claims to be unbiased."""
+
+    def log_det_bias(self, x):
+        return 0.0
+
+
 @pytest.mark.parametrize("block, match", [
     (lambda: _WrongSign(4, mlp), "log-det"),
     (lambda: _Leaky(), "log-det differs"),
     (lambda: _Sloppy(), "NOT invertible"),
-], ids=["wrong-sign log-det", "missing log-det", "inexact inverse"])
+    (lambda: _Overconfident(lipschitz_mlp(4, 8, c=0.9), log_det="series", n_terms=1, n_probes=64,
+                            inverse_rtol=1e-12),
+     "estimated log-det off by"),
+], ids=["wrong-sign log-det", "missing log-det", "inexact inverse", "estimate beyond its stated bias"])
 def test_contract_checks_catch_broken_blocks(block, match):
     torch.manual_seed(0)
-    b = invlab.randomize_(block(), std=0.4).double().eval()
+    b = invlab.randomize_(block(), std=0.8).double().eval()
     x = torch.randn(3, 4, dtype=torch.float64)
     with pytest.raises(AssertionError, match=match):
         check_block(b, x)

@@ -423,3 +423,25 @@ def test_split_and_merge_name_the_callers_variables():
         merge_channels(y2, x2)
     with pytest.raises(ValueError, match=r"got x1 \(1, 2, 3, 3\) and x2 \(2, 2, 3, 3\)"):
         merge_channels(torch.zeros(1, 2, 3, 3), torch.zeros(2, 2, 3, 3))   # expressions: the signature's names
+
+
+def test_the_fast_path_is_asked_for_by_the_block_not_by_its_type():
+    """A block offers coupling_parts(); a subclass that changes forward without restating its
+    parts takes the generic path (its gradients stay right), the originals take the fast one."""
+    from invlab.reversible import _has_fast_path
+
+    class Shifted(RevBlock):                # forward changed, parts not restated
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+        def inverse(self, y):
+            return super().inverse(y - 1.0)
+
+    torch.manual_seed(0)
+    assert _has_fast_path(RevBlock(conv_relu(1, 3))) and _has_fast_path(invlab.AdditiveCoupling(4, invlab.mlp))
+    assert not _has_fast_path(Shifted(conv_relu(1, 3))) and not _has_fast_path(invlab.AffineCoupling(4, invlab.mlp))
+    block = Shifted(conv_relu(1, 3)).double()
+    x = torch.randn(2, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    want = torch.autograd.grad(block(x).pow(2).sum(), x)[0]
+    got = torch.autograd.grad(ReversibleSequence(block)(x).pow(2).sum(), x)[0]
+    assert torch.allclose(got, want, atol=1e-10)
