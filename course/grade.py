@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from course.build import ROOT, SOLUTIONS, find_lab, lab_notebooks
 
-__all__ = ["Result", "find_submissions", "grade", "merge", "shard_of", "main"]
+__all__ = ["find_submissions", "grade", "merge", "shard_of", "main"]
 
 
 class GradingError(ValueError):
@@ -131,7 +131,7 @@ def _write_csv(path: Path, header: List[str], rows: Dict[str, List[str]]) -> Non
 # ---------------------------------------------------------------- checks before grading
 def _require_nbgrader() -> None:
     try:
-        import nbgrader  # noqa: F401
+        import nbgrader  # noqa: F401  (only: is it installed?)
     except ImportError:
         raise GradingError(f"nbgrader is not installed for {sys.executable}: run `make install` "
                            "(or `pip install -r requirements.txt`) and grade again") from None

@@ -298,7 +298,7 @@ def _referee(key: bytes, out_fd: int, watched: list, class_keys: list, trusted: 
     """Audit hook 2 and its profiler. Everything they call is a built-in captured here: no name
     a student could rebind runs inside them, and no exception leaves them before a report."""
     import types
-    _type, _str, _len, _callable, _repr, _ModuleType = type, str, len, callable, repr, types.ModuleType
+    _type, _str, _len, _callable, _ModuleType = type, str, len, callable, types.ModuleType
     _getframe, _setprofile, _write = sys._getframe, sys.setprofile, os.write
     _hmac = _hashlib.hmac_digest
     import time

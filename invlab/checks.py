@@ -21,7 +21,7 @@ from .validate import check_callable, check_float, fail_type, fail_value
 
 __all__ = ["CheckFailed", "check", "check_tensor", "check_shape", "check_close",
            "check_equal", "check_invertible", "check_between", "count_torch_calls", "explain_errors",
-           "own_work", "passed"]
+           "own_work", "passed", "check_log_det"]
 
 
 class CheckFailed(AssertionError):
@@ -369,5 +369,3 @@ def check_log_det(name: str, log_det, f: Callable, x: torch.Tensor, rtol: float 
                 atol=atol, hint=hint)
     return want
 
-
-__all__ += ["check_log_det"]

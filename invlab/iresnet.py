@@ -514,10 +514,10 @@ class IResBlock(InvertibleModule):
     def _log_det(self, x: torch.Tensor):
         """(g(x), log|det(I + J_g(x))|) with the chosen estimator."""
         if self.log_det == "exact":
-            xg, gx, wants = _logdet._graph(self.g, x)
+            xg, gx, wants = _logdet.with_graph(self.g, x)
             ld = _logdet.log_det_from_jacobian(_logdet.jacobian_from_graph(xg, gx, wants))
             return (gx, ld) if wants else (gx.detach(), ld)
-        xg, gx, wants = _logdet._graph(self.g, x)
+        xg, gx, wants = _logdet.with_graph(self.g, x)
         with no_power_iteration(self.g):
             if self.log_det == "series":
                 ld = _logdet.series_from_graph(xg, gx, self.n_terms, self.n_probes, self.probe,

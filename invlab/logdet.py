@@ -30,7 +30,7 @@ import torch
 
 from .validate import check_callable, check_choice, check_float, check_int, check_tensor
 
-__all__ = ["PROBES", "probes", "jacobian", "residual_log_det", "power_series_log_det",
+__all__ = ["PROBES", "probes", "with_graph", "jacobian", "residual_log_det", "power_series_log_det",
            "russian_roulette_log_det", "series_from_graph", "roulette_from_graph",
            "jacobian_from_graph", "log_det_from_jacobian"]
 
@@ -64,7 +64,7 @@ def jacobian(g, x: torch.Tensor) -> torch.Tensor:
     """
     check_callable("jacobian", "g", g)
     check_tensor("jacobian", "x", x, min_dim=2, floating=True)
-    xg, gx, wants = _graph(g, x)
+    xg, gx, wants = with_graph(g, x)
     return jacobian_from_graph(xg, gx, create_graph=wants)
 
 
@@ -100,7 +100,7 @@ def residual_log_det(g, x: torch.Tensor) -> torch.Tensor:
     return log_det_from_jacobian(jacobian(g, x))
 
 
-def _graph(g, x: torch.Tensor):
+def with_graph(g, x: torch.Tensor):
     """(x with grad, g(x) with its graph, whether the caller wants gradients)."""
     wants_grad = torch.is_grad_enabled()
     with torch.enable_grad():
@@ -188,7 +188,7 @@ def power_series_log_det(g, x: torch.Tensor, n_terms: int = 5, n_probes: int = 1
             total = total + (-1) ** (k + 1) / k * torch.diagonal(Jk, dim1=1, dim2=2).sum(1)
             Jk = Jk @ J
         return total
-    xg, gx, wants = _graph(g, x)
+    xg, gx, wants = with_graph(g, x)
     return series_from_graph(xg, gx, n_terms, n_probes, probe, generator, create_graph=wants)
 
 
@@ -206,6 +206,6 @@ def russian_roulette_log_det(g, x: torch.Tensor, p: float = 0.5, n_exact: int = 
     p = check_float("russian_roulette_log_det", "p", p, min=0, max=1, min_open=True, max_open=True)
     n_exact = check_int("russian_roulette_log_det", "n_exact", n_exact, min=0)
     n_probes = check_int("russian_roulette_log_det", "n_probes", n_probes, min=1)
-    xg, gx, wants = _graph(g, x)
+    xg, gx, wants = with_graph(g, x)
     return roulette_from_graph(xg, gx, p, n_exact, n_probes, probe, generator, max_terms,
                                create_graph=wants)

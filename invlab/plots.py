@@ -9,10 +9,11 @@ import torch
 from .squeeze import psi
 from .validate import check_float, check_int, check_tensor, fail_type, fail_value
 
-__all__ = ["show_images", "show_psi_channels", "show_strip"]
+__all__ = ["show_images", "show_psi_channels", "show_strip", "grouped_bars", "check_images", "check_labels",
+           "as_image"]
 
 
-def _check_images(fn: str, images) -> torch.Tensor:
+def check_images(fn: str, images) -> torch.Tensor:
     """A non-empty batch of images ``(N, 1, H, W)`` or ``(N, H, W)``."""
     check_tensor(fn, "images", images, dim=(3, 4))
     if images.dim() == 4 and images.shape[1] != 1 or len(images) == 0:
@@ -20,7 +21,7 @@ def _check_images(fn: str, images) -> torch.Tensor:
     return images
 
 
-def _check_labels(fn: str, name: str, labels, n: int) -> list:
+def check_labels(fn: str, name: str, labels, n: int) -> list:
     """A sequence of ``n`` labels (one per image)."""
     if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
         fail_type(fn, name, labels, f"a sequence of {n} labels, one per image")
@@ -29,7 +30,7 @@ def _check_labels(fn: str, name: str, labels, n: int) -> list:
     return list(labels)
 
 
-def _img(t: torch.Tensor):
+def as_image(t: torch.Tensor):
     t = t.detach().cpu()
     return (t[0] if t.dim() == 3 and t.shape[0] == 1 else t).numpy()
 
@@ -38,10 +39,10 @@ def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, nc
                 size: float = 1.4, suptitle: str = ""):
     """Grid of images ``(N, 1, H, W)`` or ``(N, H, W)``; returns the figure."""
     fn = "show_images"
-    _check_images(fn, images)
+    check_images(fn, images)
     n = len(images)
     if titles is not None:
-        _check_labels(fn, "titles", titles, n)
+        check_labels(fn, "titles", titles, n)
     ncols = max(1, min(check_int(fn, "ncols", ncols, min=1), n))
     size = check_float(fn, "size", size, min=0, min_open=True)
     if not isinstance(suptitle, str):
@@ -51,7 +52,7 @@ def show_images(images: torch.Tensor, titles: Optional[Sequence[str]] = None, nc
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
-            ax.imshow(_img(images[k]), cmap="gray")
+            ax.imshow(as_image(images[k]), cmap="gray")
             if titles is not None:
                 ax.set_title(str(titles[k]), fontsize=9)
     if suptitle:
@@ -74,7 +75,7 @@ def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.
     fig = plt.figure(figsize=(size * (b + b + 0.5), size * b + 0.6))
     grid = fig.add_gridspec(b, 2 * b + 1)
     ax = fig.add_subplot(grid[:, :b])
-    ax.imshow(_img(image), cmap="gray")
+    ax.imshow(as_image(image), cmap="gray")
     ax.set_title(f"x {tuple(image.shape)}", fontsize=9)
     ax.axis("off")
     for k in range(min(y.shape[0], b * b)):
@@ -90,9 +91,9 @@ def show_psi_channels(image: torch.Tensor, block_size: int = 4, size: float = 0.
 def show_strip(images: torch.Tensor, ts: Sequence[float], label: str = "t", size: float = 1.3,
                title: Optional[str] = None):
     """A row of images labelled by a parameter, e.g. an interpolation path (``title`` above it)."""
-    _check_images("show_strip", images)
+    check_images("show_strip", images)
     ts = [check_float("show_strip", f"ts[{i}]", t)
-          for i, t in enumerate(_check_labels("show_strip", "ts", ts, len(images)))]
+          for i, t in enumerate(check_labels("show_strip", "ts", ts, len(images)))]
     if not isinstance(label, str):
         fail_type("show_strip", "label", label, "a str")
     if title is not None and not isinstance(title, str):
@@ -144,4 +145,3 @@ def grouped_bars(groups: Sequence[str], series: dict, ylabel: str = "", title: s
     return ax
 
 
-__all__ += ["grouped_bars"]

@@ -27,7 +27,7 @@ from typing import Iterable, Optional, Sequence
 import torch
 
 __all__ = ["describe", "fail_type", "fail_value", "check_int", "check_float", "check_bool",
-           "check_choice", "check_tensor", "check_callable", "check_module"]
+           "check_choice", "check_tensor", "check_callable", "check_module", "caller_name"]
 
 
 def describe(value) -> str:
@@ -231,5 +231,3 @@ def caller_name(value, default: str) -> str:
     finally:
         del frame
 
-
-__all__ += ["caller_name"]

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import matplotlib.pyplot as plt
 import torch
 
-from .plots import _check_images, _check_labels, _img, show_strip
+from .plots import as_image, check_images, check_labels, show_strip
 from .validate import check_float, fail_type
 
 __all__ = ["image_slider"]
@@ -21,10 +21,10 @@ def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t",
     ipywidgets object, or ``None`` when ipywidgets is missing.
     """
     fn = "image_slider"
-    _check_images(fn, frames)
+    check_images(fn, frames)
     if not isinstance(label, str):
         fail_type(fn, "label", label, "a str")
-    ts = [check_float(fn, f"ts[{i}]", t) for i, t in enumerate(_check_labels(fn, "ts", ts, len(frames)))]
+    ts = [check_float(fn, f"ts[{i}]", t) for i, t in enumerate(check_labels(fn, "ts", ts, len(frames)))]
     show_strip(frames, ts, label=label, title=title)
     plt.show()
     try:
@@ -36,7 +36,7 @@ def image_slider(frames: torch.Tensor, ts: Sequence[float], label: str = "t",
 
     def draw(k):
         fig, ax = plt.subplots(figsize=(2.5, 2.5))
-        ax.imshow(_img(frames[k]), cmap="gray")
+        ax.imshow(as_image(frames[k]), cmap="gray")
         ax.set_title(f"{label} = {ts[k]:.2f}")
         ax.axis("off")
         plt.show()

@@ -1,6 +1,7 @@
 """The project's files agree with each other: requirements, conda, pyproject, README, notebooks."""
 import re
 import tomllib
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -115,20 +116,46 @@ def test_apply_repository_rewrites_url_and_badge():
     assert not build.apply_repository(nb, "https://github.com/me/course")
 
 
-def test_map_names_every_module():
-    """docs/map.md (the map of the house) names every module of invlab/ and course/."""
+def _map_lines():
+    """The lines of docs/map.md's folder tree, each with the module names it starts with."""
     text = (ROOT / "docs" / "map.md").read_text()
+    block = text.split("## Folders", 1)[1].split("```")[1]
+    out = {}
+    for line in block.splitlines():
+        m = re.match(r"^\s*((?:[\w.]+/?)(?:, [\w.]+/?)*)\s{2,}\S", line)
+        if m:
+            for name in m.group(1).split(", "):
+                out[name] = line
+    return out
+
+
+def test_map_has_a_line_for_every_module():
+    """docs/map.md (the map of the house) has a line of its own for every module and package
+    of invlab/ and course/: the line starts with the module's name."""
+    lines = _map_lines()
     missing = []
     for folder in ("invlab", "course"):
         for path in sorted((ROOT / folder).iterdir()):
             if path.name.startswith("_") or path.name == "__pycache__":
                 continue
-            name = path.stem if path.suffix == ".py" else path.name + "/"
-            if path.suffix not in (".py", "") or (path.is_dir() and not (path / "__init__.py").exists()):
+            if path.suffix == ".py":
+                name = path.name
+            elif path.is_dir() and any(path.glob("*.py")):
+                name = path.name + "/"
+            else:
                 continue
-            if not re.search(rf"(?<![\w/]){re.escape(name)}", text):
-                missing.append(f"{folder}/{path.name}")
-    assert not missing, f"docs/map.md does not mention: {missing}"
+            if name not in lines:
+                missing.append(f"{folder}/{name}")
+    assert not missing, f"docs/map.md has no line starting with: {missing}"
+
+
+def test_the_map_test_notices_a_deleted_line(monkeypatch):
+    text = (ROOT / "docs" / "map.md").read_text()
+    gone = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("sandbox.py"))
+    real = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: gone if self.name == "map.md" else real(self, *a, **k))
+    with pytest.raises(AssertionError, match="course/sandbox.py"):
+        test_map_has_a_line_for_every_module()
 
 
 def test_run_times_are_stated_from_the_one_budget():

@@ -4,7 +4,8 @@ Lab 2 trains a coupling INN to *learn* a bijection φ: A → B between two equin
 finite families of combinatorial objects. The package has three parts:
 
 * :mod:`.combinatorics`: the algorithms in both directions and the validity rules,
-  pure Python (no torch);
+  pure Python (no torch); :mod:`.trees`: labelled trees, Prüfer sequences and parent
+  arrays, on the same rules;
 * :mod:`.families`: one class per bijection (:class:`Bijection`, registry
   :data:`BIJECTIONS`, lookup :func:`get_bijection`), fixed-length integer encodings of one
   length ``D`` on both sides, and the whole set as float tensors (:func:`make_dataset`,
@@ -20,8 +21,8 @@ finite families of combinatorial objects. The package has three parts:
 from __future__ import annotations
 
 from .combinatorics import (conjugate, gray_decode, gray_encode, lehmer_code, lehmer_decode,
-                            partition_to_subset, partitions_in_box, pruefer_code, pruefer_decode,
-                            subset_to_partition, tree_from_parent_array, tree_parent_array)
+                            partition_to_subset, partitions_in_box, subset_to_partition)
+from .trees import pruefer_code, pruefer_decode, tree_from_parent_array, tree_parent_array
 from .families import (BIJECTIONS, Bijection, Conjugation, Gray, Lehmer, Pruefer, Subsets,
                        UnknownBijectionError, conjugation_bijection, get_bijection, gray_bijection,
                        lehmer_bijection, make_dataset, pad, pruefer_bijection, subsets_bijection,

@@ -26,6 +26,7 @@ import torch
 from ..data import pad
 from ..validate import check_choice, check_float, check_int, describe, fail_type, fail_value
 from . import combinatorics as C
+from . import trees as T
 from .combinatorics import Rule, Vec
 
 __all__ = ["Bijection", "Subsets", "Lehmer", "Conjugation", "Pruefer", "Gray",
@@ -315,27 +316,27 @@ class Pruefer(Bijection):
         super().__init__(x_family=f"labelled trees on [{n}]",
                          y_family=f"Prüfer sequences in [{n}]^{n - 2}", cardinality=card,
                          formula=f"{n}^({n}−2) = {card}", dim=n - 1, params={"n": n},
-                         rules={"x": C.parent_rules(n - 1),
+                         rules={"x": T.parent_rules(n - 1),
                                 "y": [C.in_range(1, n), C.ends_with(n)]})
 
     def _enumerate(self, side):
         n = self.params["n"]
-        return C.trees_on(n) if side == "x" else itertools.product(range(1, n + 1), repeat=n - 2)
+        return T.trees_on(n) if side == "x" else itertools.product(range(1, n + 1), repeat=n - 2)
 
     def _to_vec(self, side, obj):
         n = self.params["n"]
         if side == "x":
-            return C.tree_parent_array(obj)
+            return T.tree_parent_array(obj)
         s = C.int_tuple(obj, "encode", "seq")
         if len(s) != n - 2:
             raise ValueError(f"length {len(s)}; expected a Prüfer sequence of length n − 2 = {n - 2}")
         return s + (n,)
 
     def _from_vec(self, side, vec):
-        return C._tree_from_parents(vec) if side == "x" else tuple(vec[:-1])
+        return T._tree_from_parents(vec) if side == "x" else tuple(vec[:-1])
 
     def _apply(self, side, obj):
-        return C._pruefer_code(obj, self.params["n"]) if side == "x" else C._pruefer_decode(obj)
+        return T._pruefer_code(obj, self.params["n"]) if side == "x" else T._pruefer_decode(obj)
 
 
 class Gray(Bijection):
