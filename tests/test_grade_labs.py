@@ -1,47 +1,90 @@
-"""Labs 4–7 through the real grader (nbgrader's autograder in the sandbox), like labs 1–3:
-the solution gets full marks, the blank lab zero, and a lab with only its first exercise
-done gets exactly the points of that exercise's graded cell."""
+"""Every lab through the real grader (nbgrader's autograder, the kernel in the sandbox, the
+referee watching): the solution gets full marks, the blank lab zero, a lab with only its first
+exercise done exactly the points of that exercise's graded cell, and a student who "fixed" a
+graded cell instead of the code gets it restored from the master copy. Whatever is handed
+back (the gradebook, the feedback pages) shows no line of the hidden tests; the pages are
+offline, with each graded cell's score and message above its code."""
 import csv
+import html
+import re
 
 import nbformat
 import pytest
 
-from course import build, grade
-from course.notebook import meta
+from course import build, feedback, grade
+from course.notebook import graded_ids, meta
+
+LABS = [p.stem for p in build.lab_notebooks(build.SOLUTIONS)]
 
 
-def _points(nb):
-    return {meta(c)["grade_id"]: float(meta(c)["points"])
-            for c in nb.cells if meta(c).get("grade")}
-
-
-@pytest.mark.parametrize("lab", ["04", "05", "06", "07"])
-def test_lab_is_graded_like_labs_1_to_3(lab, tmp_path):
+def _class_of(lab: str) -> dict:
     solution = nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4)
     blank = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
-    points = _points(solution)
-    # the first exercise done, the rest left blank
     first_ex = next(meta(c)["grade_id"] for c in solution.cells if meta(c).get("solution"))
-    first_test = next(gid for gid in points)
-    half = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
-    for cell in half.cells:
+    sol = {meta(c).get("grade_id"): c.source for c in solution.cells}
+    first_only = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
+    for cell in first_only.cells:
         if meta(cell).get("grade_id") == first_ex:
-            cell.source = next(c.source for c in solution.cells if meta(c).get("grade_id") == first_ex)
-    subs = tmp_path / "subs"
+            cell.source = sol[first_ex]
+    edited = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)   # tests "fixed" by the student
+    for cell in edited.cells:
+        if meta(cell).get("grade"):
+            cell.source = "checks.passed('everything')"
+    return {"right": solution, "blank": blank, "first_only": first_only, "edited_tests": edited}
+
+
+@pytest.fixture(scope="module", params=LABS)
+def graded(request, tmp_path_factory):
+    lab = request.param
+    tmp = tmp_path_factory.mktemp(lab)
+    subs = tmp / "subs"
     subs.mkdir()
-    for name, nb in [("right", solution), ("blank", blank), ("first_only", half)]:
+    for name, nb in _class_of(lab).items():
         nbformat.write(nb, subs / f"{name}.ipynb")
-    out = tmp_path / "grades.csv"
-    grade.grade(subs, lab, out, timeout=300, jobs=2, log=lambda *a, **k: None)
+    out = tmp / "out" / "grades.csv"
+    grade.grade(subs, lab[:2], out, timeout=300, jobs=2, log=lambda *a, **k: None)
     with open(out) as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {"right", "blank", "first_only"}
+    return lab, out, rows
+
+
+def test_scores_right_blank_and_first_exercise(graded):
+    lab, out, rows = graded
+    points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
     total = sum(points.values())
+    first_test = next(iter(points))
+    assert set(rows) == {"right", "blank", "first_only", "edited_tests"}
     for name, row in rows.items():
-        assert row["status"] == "graded", (name, row["status"])
-        assert float(row["max"]) == total
+        assert row["status"] == "graded" and row["tampered"] == "" and float(row["max"]) == total, (name, row)
     assert float(rows["right"]["total"]) == total, rows["right"]
     assert float(rows["blank"]["total"]) == 0, rows["blank"]
     assert float(rows["first_only"][first_test]) == points[first_test], rows["first_only"]
     assert float(rows["first_only"]["total"]) == points[first_test], rows["first_only"]
-    assert (tmp_path / "feedback" / "right.html").exists()
+    assert float(rows["edited_tests"]["total"]) == 0, "edited graded cells must be restored from the master"
+
+
+def test_nothing_handed_back_shows_a_hidden_test(graded):
+    lab, out, _ = graded
+    master = nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4)
+    released = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
+    hidden = feedback.hidden_lines(master, [c.source for c in released.cells])
+    files = [out, *sorted((out.parent / "feedback").glob("*"))]
+    assert len(files) == 5
+    for path in files:
+        text = html.unescape(path.read_text())
+        leaked = [h for h in hidden if len(h) >= 10 and h in text]
+        assert not leaked, f"{path.name} shows hidden tests: {leaked[:3]}"
+
+
+def test_feedback_is_offline_with_scores_and_messages_on_top(graded):
+    lab, out, _ = graded
+    page = (out.parent / "feedback" / "blank.html").read_text()
+    assert "<script" not in page.lower()
+    assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
+    assert "$$" not in page and "invlab referee" not in page    # math as MathML; no grader lines
+    first = next(iter(graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))))
+    banner = page.index(f'id="grade-{first}"')
+    assert "0 / " in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 800]
+    if lab.startswith("01"):   # a widget falls back to its static figure
+        right = (out.parent / "feedback" / "right.html").read_text()
+        assert "widget-view+json" not in right and "data:image/png;base64" in right[right.index("image_slider"):][:200_000]

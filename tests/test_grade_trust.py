@@ -5,7 +5,6 @@ of hidden tests and feedback pages live in test_grade.py beside its shared fixtu
 """
 import csv
 import html
-import json
 import os
 import re
 import shutil
@@ -339,51 +338,3 @@ def test_errors_are_one_actionable_line(case, tmp_path):
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and want in lines[0], proc.stderr
-
-
-# ---------------------------------------------------------------- the reference-answer scan (no grading)
-def _lab3_with(body):
-    from course import integrity
-    master = nbformat.read(build.find_lab("03"), as_version=4)
-    rules = integrity.rules_for("03_inverse_problems", master)
-    locked = {meta(c).get("grade_id") for c in master.cells if meta(c).get("locked")}
-    nb = nbformat.read(build.find_lab("03", build.LABS), as_version=4)
-    for cell in nb.cells:
-        if meta(cell).get("grade_id") == "ex2_mmd":
-            cell.source = body
-    return integrity.violations(nb, rules, locked)
-
-
-@pytest.mark.parametrize("body", [
-    "def mmd2_unbiased(x, y, bandwidths=(0.05, 0.2, 0.9)):\n    return invlab.mmd2(x, y)",
-    "from invlab.mmd import mmd2 as m\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return m(x, y)",
-    "import invlab as il\nM = il.mmd\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return M.mmd2_unbiased(x, y)",
-    "def mmd2_unbiased(x, y, bandwidths=1):\n    return getattr(invlab, 'mm' + 'd2')(x, y)",
-    "def mmd2_unbiased(x, y, bandwidths=1):\n    return vars(invlab)['mmd2'](x, y)",
-    "import sys\ndef mmd2_unbiased(x, y, bandwidths=1):\n    return sys.modules['invlab.mmd'].mmd2(x, y)",
-    "def mmd2_unbiased(x, y, bandwidths=1):\n    return eval('invlab.mmd2(x, y)')",
-    "def mmd2_unbiased(x, y, bandwidths=1):\n    return invlab.multiscale_kernel(x, y).mean()",
-])
-def test_reference_answer_tricks_are_caught(body):
-    found = _lab3_with(body)
-    assert set(found) == {"test_mmd", "test_compare"} and "mmd2_unbiased" in found["test_mmd"], found
-
-
-def test_other_package_calls_stay_allowed_and_solutions_are_clean():
-    from course import integrity
-    assert _lab3_with("def mmd2_unbiased(x, y, bandwidths=1):\n    return invlab.pairwise_sq_dists(x, y).mean()") == {}
-    for lab in ("01", "02", "03", "04", "05", "06", "07"):   # every lab has a table
-        path = build.find_lab(lab)
-        master = nbformat.read(path, as_version=4)
-        rules = integrity.rules_for(path.stem, master)
-        locked = {meta(c).get("grade_id") for c in master.cells if meta(c).get("locked")}
-        assert rules and integrity.violations(master, rules, locked) == {}, lab
-
-
-def test_a_rebinding_in_a_cell_of_its_own_is_caught():
-    from course import integrity
-    master = nbformat.read(build.find_lab("01"), as_version=4)
-    rules = integrity.rules_for("01_irevnet", master)
-    nb = nbformat.read(build.find_lab("01", build.LABS), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("split_channels = invlab.revnet.split_channels"))
-    assert set(integrity.violations(nb, rules, set())) == {"test_split"}
