@@ -374,28 +374,27 @@ def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None,
     hist = {"step": [], "train": [], "val": [], "best_step": 0, "best_val": float("inf")}
     best_state = None
 
-    def record(step):
+    def record(step):   # train.fit calls it in eval mode, without gradients
         nonlocal best_state
         if step % eval_every and step != steps:
             return
-        flow.eval()
-        with torch.no_grad():
-            hist["step"].append(step)
-            hist["train"].append(float(nll_of(train_eval)))
-            if x_val is not None:
-                v = float(nll_of(x_val))
-                hist["val"].append(v)
-                if v < hist["best_val"]:
-                    hist["best_val"], hist["best_step"] = v, step
-                    best_state = copy.deepcopy(flow.state_dict())
-        flow.train()
+        hist["step"].append(step)
+        hist["train"].append(float(nll_of(train_eval)))
+        if x_val is not None:
+            v = float(nll_of(x_val))
+            hist["val"].append(v)
+            if v < hist["best_val"]:
+                hist["best_val"], hist["best_step"] = v, step
+                best_state = copy.deepcopy(flow.state_dict())
 
     def nll(idx):
         batch = x_train[idx]
         return nll_of(preprocess(batch) if preprocess is not None else batch)
 
     t0, c0 = time.perf_counter(), time.process_time()
-    record(0)
+    flow.eval()
+    with torch.no_grad():
+        record(0)
     # the one training loop (invlab.train.fit): Adam, cosine decay, batches drawn with g
     train_fit(flow, nll, n, steps=steps, batch_size=min(batch_size, n), lr=lr,
               weight_decay=weight_decay, cosine=True, on_step=record, seed=None, generator=g,
