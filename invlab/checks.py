@@ -251,8 +251,10 @@ def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default
     the first key of ``hints`` found in that message (else ``default``):
     ``"{call} fails ({torch's first line}): {hint}"``. ``also``: more exception classes
     to explain the same way (e.g. ``(TypeError, IndexError)`` for Python's own errors in
-    the student's code). ``NotImplementedError`` (an exercise not written yet), failed
-    checks (``AssertionError``) and other exceptions pass through unchanged.
+    the student's code); torch's ``NotImplementedError`` with a message ("bitwise_xor not
+    implemented for 'Float'": ``^`` written for ``**``) is explained too. A bare
+    ``NotImplementedError()`` (an exercise not written yet), failed checks
+    (``AssertionError``) and other exceptions pass through unchanged.
 
     >>> try:
     ...     with explain_errors("f(x)", {"must match the size": "add tensors of one shape"}):
@@ -271,7 +273,13 @@ def explain_errors(call: str, hints: Optional[Mapping[str, str]] = None, default
         fail_type("explain_errors", "also", also, "a tuple of exception classes")
     try:
         yield
-    except (NotImplementedError, AssertionError):   # an exercise not written yet; a failed check
+    except NotImplementedError as err:   # the blank exercise raises it with no message; torch with one
+        if not str(err):
+            raise
+        text = str(err)
+        hint = next((h for key, h in hints.items() if key in text), default)
+        raise CheckFailed(f"{call} fails ({text.splitlines()[0]})" + (f": {hint}" if hint else "")) from None
+    except AssertionError:                # a failed check: its own message
         raise
     except (RuntimeError, *also) as err:
         text = str(err)

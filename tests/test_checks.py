@@ -319,3 +319,12 @@ def test_explain_errors_also_explains_the_python_errors_it_is_given():
         with pytest.raises(TypeError, match="explain_errors: also must be a tuple of exception classes"):
             with explain_errors("k", also=bad):
                 pass
+
+
+def test_explain_errors_names_torchs_not_implemented_but_not_a_blank_exercise():
+    with pytest.raises(checks.CheckFailed, match=r"^f\(x\) fails \(.*not implemented for 'Float'\): use \*\* for powers"):
+        with checks.explain_errors("f(x)", {"not implemented": "use ** for powers"}):
+            torch.ones(2) ^ 2
+    with pytest.raises(NotImplementedError):
+        with checks.explain_errors("f(x)"):
+            raise NotImplementedError()
