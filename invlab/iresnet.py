@@ -58,8 +58,9 @@ class SpectralNorm(nn.Module):
     holds only approximately in training mode — measured over 60 Adam steps, worst
     ``‖W̃‖₂ / c``: 1.04 (linear) and 1.04 (3×3 conv) at lr 1e-3, 1.10 and 1.16 at lr 0.05
     (``tests/test_iresnet.py`` pins this) — as in Miyato et al. and Behrmann et al.
-    ``eval()`` runs ``init_iterations`` more, and a frozen layer satisfies
-    ``‖W̃‖₂ ≤ c`` to ~1e-4: invert and evaluate in eval mode. In eval mode, or inside
+    ``eval()`` runs ``init_iterations`` more (at the first use of the weight after it, so
+    a switch to eval and back that never uses the layer costs nothing), and a frozen layer
+    satisfies ``‖W̃‖₂ ≤ c`` to ~1e-4: invert and evaluate in eval mode. In eval mode, or inside
     :func:`no_power_iteration`, ``σ̂`` is frozen and the layer is a fixed linear map.
 
     ``σ = ⟨u, W v⟩`` with ``u = Wv/‖Wv‖`` is differentiable in ``W``, so gradients see
@@ -68,8 +69,9 @@ class SpectralNorm(nn.Module):
     ``rescale`` (``nn.Linear`` only) hands both jobs to a function written elsewhere — lab 5's
     ``spectral_rescale(W, c, v, iterations) -> (W_tilde, v, sigma)`` with ``v`` of shape
     ``(in,)`` and ``sigma`` a float: it runs the power iteration (``iterations`` steps, no
-    early stop) and makes the weight the layer uses. ``σ̂`` is then a constant for the
-    gradient (a float), unlike the default rule's differentiable ``σ``.
+    early stop) and makes the weight the layer uses. The gradient then sees whatever
+    ``W_tilde`` depends on: with ``σ̂`` computed as a float, a constant factor (unlike the
+    default rule's differentiable ``σ``); with ``σ̂`` kept in the graph, the default rule's.
 
     Args:
         layer: ``nn.Linear`` or ``nn.Conv2d`` (stride 1, no dilation, one group).
@@ -121,6 +123,7 @@ class SpectralNorm(nn.Module):
                            "W.T @ (W @ v) does not run through the convolution operator)")
         self.rescale = rescale
         self.frozen = False
+        self._converge = False        # eval() asked for a converged σ̂: done at the next use of the weight
         self.register_buffer("v", torch.empty(0))
         self.register_buffer("sigma_hat", torch.tensor(float("nan")))
 
@@ -157,7 +160,7 @@ class SpectralNorm(nn.Module):
         if self.rescale is not None:
             _, v, sigma = self._rescaled(W, n)
             self.v = v.detach().reshape(1, -1).to(W.dtype)
-            self.sigma_hat.fill_(sigma)
+            self.sigma_hat = self.sigma_hat.new_tensor(sigma)   # no in-place op: may run under torch.func
             return sigma
         sigma = float(torch.linalg.vector_norm(self._apply_W(v, W)))
         for _ in range(n):
@@ -172,7 +175,7 @@ class SpectralNorm(nn.Module):
             if converged:
                 break
         self.v = v
-        self.sigma_hat.fill_(sigma)
+        self.sigma_hat = self.sigma_hat.new_tensor(sigma)   # no in-place op: may run under torch.func
         return sigma
 
     def _rescaled(self, W: torch.Tensor, n: int):
@@ -194,6 +197,9 @@ class SpectralNorm(nn.Module):
         if self.v.numel() == 0:
             raise RuntimeError("SpectralNorm: call the layer once on an input first "
                                "(a convolution's operator norm depends on the input size)")
+        if self._converge:
+            self._converge = False
+            self.power_iteration(self.init_iterations, tol=0.0)
         if self.rescale is not None:
             return self._rescaled(self.layer.weight, 0)[0]
         scale = torch.clamp(self.c / self._sigma(), max=1.0)
@@ -217,10 +223,15 @@ class SpectralNorm(nn.Module):
         return F.linear(x, W, self.layer.bias)
 
     def train(self, mode: bool = True):
-        """``eval()`` first runs ``init_iterations`` full power iterations: a frozen layer's
-        ``σ̂`` is converged, whatever the last training steps did."""
+        """``eval()`` runs ``init_iterations`` full power iterations before the weight is next
+        used: a frozen layer's ``σ̂`` is converged, whatever the last training steps did.
+        Lazily, because ``invlab.train.fit`` switches to eval mode after every step (for its
+        ``on_step``), and most of those switches never use the layer; back in training mode
+        before any use, nothing is run."""
         if not mode and self.training and self.v.numel() and not self.frozen:
-            self.power_iteration(self.init_iterations, tol=0.0)
+            self._converge = True
+        elif mode:
+            self._converge = False
         return super().train(mode)
 
     def extra_repr(self) -> str:
@@ -337,8 +348,11 @@ def empirical_lipschitz(g, x: torch.Tensor, n_pairs: int = 256, scale: float = 1
 class LipSwish(nn.Module):
     r"""``x · sigmoid(β x) / 1.1`` with a learned ``β > 0`` (Chen et al., 2019): 1-Lipschitz.
 
-    Unlike ELU or tanh, its slope can reach 1 away from its linear regime, so a
-    spectrally normalised MLP can use its whole Lipschitz budget and still be non-linear.
+    Why not ELU (Chen et al., 2019, Residual Flows, §3.3): a flow's log-det depends on
+    ``g``'s first derivatives, so its gradient involves second derivatives. ELU's slope is
+    at its maximum, 1, exactly where its second derivative is 0 (all ``x > 0``); LipSwish
+    keeps ``|φ'| ≤ 1`` with a second derivative that does not vanish where ``|φ'|`` is
+    near 1.
     """
 
     def __init__(self):

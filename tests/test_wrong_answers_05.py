@@ -5,6 +5,8 @@ One kernel runs the lab's setup cell once; then, for every entry, the exercise c
 entry in place of ``raise NotImplementedError()`` and the exercise's graded cell. A call to
 the course's own implementation fails with the grader's own words (:func:`invlab.answers.message`).
 """
+import textwrap
+
 import pytest
 
 from invlab import answers
@@ -73,6 +75,12 @@ BANK = {
         (_invert(update="y + g(x)"), "x + g(x) for g(x) = −x/2 (it should equal y)"),
         (_invert(after="return x, max_iterations"), "but it returned an unconverged x"),
         (_invert(stop="step <= rtol"), "the stopping rule must be relative to ‖y‖"),
+        # relative to the new x (‖x‖ ≈ 2‖y‖ for g = −x/2): one early there, one late for g = +x/2
+        (_invert(stop="step <= rtol * torch.linalg.vector_norm(x)"), "its stopping test scales with ‖x‖, not with ‖y‖"),
+        # relative to the previous x
+        (_invert().replace("        x = x_new\n        if step <= rtol * y_norm:",
+                           "        small = step <= rtol * torch.linalg.vector_norm(x)\n        x = x_new\n        if small:"),
+         "its stopping test scales with ‖x‖, not with ‖y‖"),
         (_invert(x0="torch.zeros_like(y)"), "evaluated g first at x = 0: start from x⁽⁰⁾ = y (not from zero)"),
         (_invert(x0="y / 2"), "evaluated g first at an x that is not y: start from x⁽⁰⁾ = y"),
         (_invert(stop="k == 100", after="return x, max_iterations"), "invert_residual took 100 iterations"),
@@ -140,6 +148,25 @@ BANK = {
          "= ‖W v‖ for the v you were given: compute sigma with the new v"),
         (_rescale().replace("v = W.T @ (W @ v)", "v = W @ (W @ v)"), "W @ v has shape (out,), and Wᵀ(W v) has v's shape"),
         (_rescale().replace("v = W.T @ (W @ v)", "v = (W @ W) @ v"), "W @ v has shape (out,), and Wᵀ(W v) has v's shape"),
+        # no gradient from W_tilde back to W: a no_grad decorator, a no_grad block, W.detach(), W.data
+        ("@torch.no_grad()\ndef rescale(W, v):\n"
+         + textwrap.indent(_rescale(), "    ") + "\nreturn rescale(W, v)",
+         "W_tilde carries no gradient back to W: it was computed under torch.no_grad()"),
+        ("with torch.no_grad():\n" + textwrap.indent(_rescale(), "    "),
+         "W_tilde carries no gradient back to W"),
+        ("W = W.detach()\n" + _rescale(), "W_tilde carries no gradient back to W"),
+        ("W = W.data\n" + _rescale(), "W.detach() / W.data"),
+        # only the factor in the graph, W itself detached: part of the gradient
+        (_rescale(sigma="torch.linalg.vector_norm(W @ v)", W_tilde="W.detach() * torch.clamp(c / torch.linalg.vector_norm(W @ v), max=1.0)"),
+         "is part of the path from W to W_tilde detached?"),
+        # sigma by an SVD, v never updated
+        ("sigma = float(torch.linalg.matrix_norm(W, ord=2))\nreturn W * min(1.0, c / sigma), v, sigma",
+         "returned the v it was given, unchanged: update v at every step"),
+        # sigma by an SVD, v updated
+        (_rescale(sigma="torch.linalg.matrix_norm(W, ord=2)"),
+         "not the norm computed another way (an SVD, matrix_norm(W, 2))"),
+        # a float32 v against a float64 W
+        (_rescale().replace("v = W.T @ (W @ v)", "v = W.T @ (W @ v.float())"), "keep v, and every tensor you make, in W's dtype"),
         ("layer = torch.nn.Linear(W.shape[1], W.shape[0], bias=False).to(W.dtype)\n"
          "with torch.no_grad():\n    layer.weight.copy_(W)\n"
          "sn = SpectralNorm(layer, c=c, init_iterations=max(iterations, 1))\nsn(v[None])\n"
@@ -159,6 +186,14 @@ BANK = {
         (_hutch(v="torch.randn_like(x[:1]).expand_as(x)"), "got the same estimate"),
         (_hutch(v="torch.randn(x.shape[1], dtype=x.dtype)"), "one probe per sample"),
         (_hutch(vw="(w * v).mean(1)"), "vᵀw is a sum over the features, not a mean"),
+        (_hutch(vw="(w * v).sum()"), "vᵀw was summed over the whole batch as well as over the features"),
+        (_hutch(v="torch.rand_like(x)"), "what probes uniform on [0, 1) (torch.rand_like: mean 1/2, variance 1/12) give"),
+        (_hutch(v="torch.randint_like(x, 2)"), "what probes 0 or 1"),
+        (_hutch(v="torch.empty_like(x).bernoulli_(0.5)"), "Hutchinson's trick needs E[v vᵀ] = I"),
+        (_hutch(k_range="0, n_terms"), "the series starts at k = 1 (term k has the factor 1/k, undefined for k = 0)"),
+        # no autograd: g evaluated at w (J w for a linear g without bias, so the linear test alone passes it)
+        (_hutch(vjp="g(w)"), "g(w) evaluates g at w instead"),
+        (_hutch(vjp="g(w) - g(torch.zeros_like(w))"), "J_g depends on x"),
         (_hutch(k_range="1, n_terms"), "with n_terms=1 every estimate is 0: no term of the series was added"),
         (_hutch(k_range="1, n_terms + 2"), "One term too many"),
         (_hutch(vjp="torch.autograd.grad(gx, x, v, retain_graph=True)[0]"),
@@ -209,6 +244,16 @@ CORRECT = {
         "for _ in range(iterations):\n    v = torch.mv(W.t(), torch.mv(W, v))\n    v = v / v.norm()\n"
         "sigma = math.sqrt(float(v @ torch.mv(W.t(), torch.mv(W, v))))\n"
         "return W * torch.clamp(torch.tensor(c / sigma), max=1.0).item(), v, sigma",
+        # σ̂ kept in the graph for W_tilde (as invlab's SpectralNorm), returned as a float
+        "for _ in range(iterations):\n    v = W.T @ (W @ v)\n    v = v / torch.linalg.vector_norm(v)\n"
+        "sigma_t = torch.linalg.vector_norm(W @ v)\nreturn W * torch.clamp(c / sigma_t, max=1.0), v, sigma_t.item()",
+        # the power iteration under no_grad (as torch's spectral_norm), the rescaling outside it
+        "with torch.no_grad():\n    for _ in range(iterations):\n        v = W.T @ (W @ v)\n"
+        "        v = v / torch.linalg.vector_norm(v)\n    sigma = torch.linalg.vector_norm(W @ v).item()\n"
+        "return W * min(1.0, c / sigma), v, sigma",
+        # the power iteration on W.detach(), σ̂ in the graph, W / max(1, σ̂/c)
+        "Wd = W.detach()\nfor _ in range(iterations):\n    v = F.normalize(Wd.T @ (Wd @ v), dim=0)\n"
+        "sigma_t = (W @ v).norm()\nreturn W / torch.clamp(sigma_t / c, min=1.0), v, float(sigma_t)",
     ],
     "ex3_hutchinson": [
         # Rademacher probes
@@ -225,6 +270,11 @@ CORRECT = {
         "total = 0\nfor _ in range(n_probes):\n    v = torch.randn_like(x)\n    w = v\n"
         "    for k in range(1, n_terms + 1):\n        w = torch.func.jvp(g, (x,), (w,))[1]\n"
         "        total = total + (-1) ** (k + 1) / k * torch.einsum('bd,bd->b', w, v)\nreturn total / n_probes",
+        # torch.autograd.functional.vjp, a device-aware accumulator
+        "est = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)\nfor _ in range(n_probes):\n"
+        "    v = torch.randn_like(x)\n    w = v\n    for k in range(1, n_terms + 1):\n"
+        "        w = torch.autograd.functional.vjp(g, x, w)[1]\n"
+        "        est += (-1) ** (k + 1) / k * torch.einsum('bd,bd->b', w, v)\nreturn est / n_probes",
         # all probes at once on a repeated batch, create_graph=True
         "B = len(x)\nxr = x.detach().repeat(n_probes, 1).requires_grad_(True)\ngx = g(xr)\nv = torch.randn_like(xr)\n"
         "w, total = v, torch.zeros(len(xr), dtype=x.dtype)\nfor k in range(1, n_terms + 1):\n"
