@@ -183,12 +183,15 @@ def inject(nb, seed: int) -> dict:
     for cell in nb.cells:
         if cell.cell_type != "code" or is_graded(cell):
             continue
-        src, n = _SETUP.subn(lambda m: f"invlab.setup({m.group(1)} + SEED)", cell.source)
-        counts["invlab.setup"] += n
-        src, n = _MANUAL.subn(lambda m: f"torch.manual_seed({m.group(1)} + SEED)", src)
-        counts["torch.manual_seed"] += n
-        src = _DEF.sub(sub_def, src)
-        cell.source = src
+        lines = []
+        for line in cell.source.split("\n"):
+            if not line.lstrip().startswith("#"):           # comment lines stay as they are
+                line, n = _SETUP.subn(lambda m: f"invlab.setup({m.group(1)} + SEED)", line)
+                counts["invlab.setup"] += n
+                line, n = _MANUAL.subn(lambda m: f"torch.manual_seed({m.group(1)} + SEED)", line)
+                counts["torch.manual_seed"] += n
+            lines.append(line)
+        cell.source = _DEF.sub(sub_def, "\n".join(lines))
     if counts["invlab.setup"] != 1:
         raise RuntimeError(f"expected one invlab.setup(N) call in the notebook, found {counts['invlab.setup']}")
     nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_HOOK.format(seed=seed)))
