@@ -207,7 +207,11 @@ _exprs = {{
 }}
 _out = {{}}
 if isinstance(globals().get("RESULTS"), dict):
-    _out.update({{k: float(v) for k, v in RESULTS.items()}})
+    for _k, _v in RESULTS.items():
+        try:
+            _out[str(_k)] = float(_v)
+        except (TypeError, ValueError):
+            print("RESULTS[", repr(_k), "] is not a number:", repr(_v))
 for _k, _e in _exprs.items():
     if _k not in _out:
         try:
@@ -263,9 +267,13 @@ def spread_text(vals, spec, n):
 
 
 def summarise(lab: str, runs: dict) -> list:
-    """Rows (name, printed, mean, min, max, target, holds_mean, holds_all, spread) for one lab."""
+    """Rows (name, printed, mean, min, max, target, holds_mean, holds_all, spread) for one lab:
+    the numbers ``LABS`` names, then any other key of the notebook's ``RESULTS`` dict."""
     _, metrics = LABS[lab]
     seeds = sorted(runs)
+    known = {m[0] for m in metrics}
+    extra = sorted({k for s in seeds for k in runs[s]["values"] if k not in known})
+    metrics = list(metrics) + [(k, None, ".4g", None, "RESULTS") for k in extra]
     rows = []
     for name, _expr, spec, target, _where in metrics:
         vals = [runs[s]["values"].get(name) for s in seeds]
