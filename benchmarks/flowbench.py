@@ -190,7 +190,7 @@ class InvlabRecipe:
     clamp: Optional[float] = 2.0
     clamp_kind: str = "tanh"        # "tanh" (invlab) or "rational" (zuko)
     actnorm: object = True          # True (every block), False, "first" (one in front), "frozen" (data init, not trained)
-    mixing: str = "random"          # "random" Permutation, "reverse", "linear" (learned 1×1 / InvertibleLinear)
+    mixing: str = "random"          # "random" Permutation, "reverse", "linear" (learned 1×1 / InvertibleLinear), "identity" (no mixing layer)
     act: str = "relu"
     zero_last: bool = True
     half: bool = False              # one half-step per coupling (2 per block) instead of AffineCoupling's two
@@ -235,6 +235,8 @@ def invlab_transform(dim: int, r: InvlabRecipe, seed: int = 0) -> invlab.Sequenc
                 layers.append(Reverse(dim))
             elif r.mixing == "linear":
                 layers.append(InvertibleLinear(dim, seed=seed + k))
+            elif r.mixing == "identity":
+                pass
             else:
                 raise ValueError(r.mixing)
     finally:
