@@ -2,6 +2,7 @@
 
     INVLAB_OFFLINE=1 python benchmarks/seeds.py                       # all labs, seeds 0 1 2
     INVLAB_OFFLINE=1 python benchmarks/seeds.py --labs 04 --seeds 0 1 2 3 4 --json out.json
+    INVLAB_OFFLINE=1 python benchmarks/seeds.py --labs 04 --edit "4, 400)" "4, 600)"   # a recipe change, measured first
 
 The labs are not re-coded here: each solution notebook is executed as it is (fresh kernel,
 offline, nbclient, like benchmarks/notebooks.py), with its randomness shifted by SEED:
@@ -223,10 +224,24 @@ print({MARK!r} + _json.dumps(_out))
 '''
 
 
-def run_lab(lab: str, seed: int, timeout: int = 600) -> dict:
+def apply_edits(nb, edits) -> None:
+    """Replace ``old`` by ``new`` in the code cells, for each ``(old, new)``: a recipe change
+    measured before it is made in solutions/ (each ``old`` must occur)."""
+    for old, new in edits:
+        hits = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code" and old in cell.source:
+                hits += cell.source.count(old)
+                cell.source = cell.source.replace(old, new)
+        if not hits:
+            raise RuntimeError(f"--edit: {old!r} occurs in no code cell")
+
+
+def run_lab(lab: str, seed: int, timeout: int = 600, edits=()) -> dict:
     """Execute one lab with one seed; returns {"values", "seconds", "failed_cells", "hooks"}."""
     path, metrics = LABS[lab]
     nb = nbformat.read(ROOT / "solutions" / path, as_version=4)
+    apply_edits(nb, edits)
     hooks = inject(nb, seed)
     nb.cells.append(nbformat.v4.new_code_cell(reader_cell(metrics)))
     t0 = time.perf_counter()
@@ -308,7 +323,7 @@ def print_table(lab: str, runs: dict):
             print(f"  seed {s}: cell failed: {f}")
     hooks = runs[seeds[0]]["hooks"]
     print(f"  seed hooks in the notebook: " + ", ".join(f"{k} ×{v}" for k, v in hooks.items())
-          + "; library defaults: invlab.train.fit, invlab.flows.fit, invlab.flows.realnvp")
+          + "; library defaults: invlab.train.fit, invlab.flows.fit, invlab.flows.realnvp", flush=True)
 
 
 def main(argv=None):
@@ -316,6 +331,9 @@ def main(argv=None):
     ap.add_argument("--labs", nargs="+", default=sorted(LABS), help="e.g. 04 or 01 04 07")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--json", help="write every run's numbers to this file")
+    ap.add_argument("--edit", nargs=2, action="append", default=[], metavar=("OLD", "NEW"),
+                    help="replace the text OLD by NEW in the notebook's code cells first (repeatable): "
+                         "measure a recipe change over seeds before making it")
     args = ap.parse_args(argv)
     os.environ.setdefault("INVLAB_OFFLINE", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -325,11 +343,13 @@ def main(argv=None):
         ap.error(f"unknown lab(s) {unknown}; known: {sorted(LABS)}")
     print(f"# seeds {args.seeds}; each run is the solution notebook end to end in a fresh kernel "
           "(times are wall-clock on a shared machine: indicative)", flush=True)
+    for old, new in args.edit:
+        print(f"# edited: {old!r} → {new!r}")
     everything = {}
     for lab in labs:
         runs = {}
         for seed in args.seeds:
-            runs[seed] = run_lab(lab, seed)
+            runs[seed] = run_lab(lab, seed, edits=[tuple(e) for e in args.edit])
             print(f"  lab {lab} seed {seed}: {runs[seed]['seconds']:.0f} s", file=sys.stderr, flush=True)
         print_table(lab, runs)
         sys.stdout.flush()
