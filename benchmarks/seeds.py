@@ -312,7 +312,7 @@ def print_table(lab: str, runs: dict):
     seeds = sorted(runs)
     secs = [runs[s]["seconds"] for s in seeds]
     print(f"\n### lab {lab} ({path}), seeds {seeds}; notebook {min(secs):.0f}–{max(secs):.0f} s per run")
-    print(f"{'headline':44s} {'seed 0':>9s} {'mean':>9s} {'min':>9s} {'max':>9s}  {'target':>8s}  "
+    print(f"{'headline (printed = seed 0)':44s} {'printed':>9s} {'mean':>9s} {'min':>9s} {'max':>9s}  {'target':>8s}  "
           f"{'mean ok':7s} {'all ok':6s}  spread")
     for name, printed, mean, lo, hi, target, hm, ha, spread, spec in summarise(lab, runs):
         yn = lambda b: "-" if b is None else ("yes" if b else "NO")
