@@ -27,7 +27,8 @@ The numbers are read from the kernel after the last cell: a notebook that define
 ``RESULTS = {"name": float, ...}`` (the proposed marker) is read from it; otherwise the
 per-lab expressions in ``LABS`` below name the variables (today's labs print these
 numbers, and ``LABS`` says which printed line each one is). A graded cell that fails on some
-seed is reported too.
+seed is reported too, and so is the kernel's CPU time for the whole notebook (the wall clock of
+a shared machine swings with other processes' load; CPU time much less).
 """
 from __future__ import annotations
 
@@ -94,7 +95,11 @@ LABS = {
         ("digits test bits/dim", "test_bpd", ".3f", at_most(2.30),
          "cell `DIGIT_STEPS = ...`: 'test: flow … bits/dim' (target ≤ 2.30)"),
         ("toy training seconds (3 flows)", "sum(r[3] for r in toy_rows)", ".1f", None,
-         "the 'train s' column of the toy table, summed"),
+         "the 'train s' column of the toy table, summed (wall clock)"),
+        ("toy training CPU seconds (3 flows)", "sum(r[4] for r in toy_rows)", ".1f", None,
+         "the '(CPU s)' column of the toy table, summed"),
+        ("digits training CPU seconds", "hist['cpu_seconds']", ".1f", None,
+         "cell `DIGIT_STEPS = ...`: 'training: … s (… s CPU)'"),
     ]),
     "05": ("05_iresnet.ipynb", [
         ("i-ResNet test accuracy", "results['i-ResNet (this lab)'][0]", ".1%", None,
@@ -220,6 +225,8 @@ for _k, _e in _exprs.items():
         except Exception as _err:
             _out[_k] = None
             print("could not read", _k, "=", _e, ":", type(_err).__name__, _err)
+import time as _time
+_out["kernel CPU seconds (whole notebook)"] = _time.process_time()   # load-robust cost of the run
 print({MARK!r} + _json.dumps(_out))
 '''
 
