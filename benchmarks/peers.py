@@ -1,7 +1,12 @@
 """Lab 4's RealNVP (invlab) against zuko's and normflows' RealNVP: equal time, equal parameters.
 
-    INVLAB_OFFLINE=1 python benchmarks/peers.py                        # 4 tasks, seeds 0 1 2, lab + recommended
+    INVLAB_OFFLINE=1 python benchmarks/peers.py                        # 4 tasks, seeds 0 1 2, recommended recipe
+    INVLAB_OFFLINE=1 python benchmarks/peers.py --recipe both          # + lab 4's recipe of today (before/after)
     INVLAB_OFFLINE=1 python benchmarks/peers.py --tasks moons --recipe lab --only params
+
+Run time (one thread, this shared 2-core machine under heavy load): about 30–40 min for the
+4 tasks × 3 seeds of one recipe (7 models × 3 seeds per task, digits and eight Gaussians the
+longest); ``--tasks moons`` about 5 min. On a quiet machine about half that.
 
 Needs the benchmark-only packages of benchmarks/requirements.txt (zuko, normflows). Not part
 of the test suite; ``INVLAB_BENCH_PEERS=1 make bench`` runs it after the other figures.
@@ -127,7 +132,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", nargs="+", default=fb.ALL_TASKS, help="moons, 'eight Gaussians', checkerboard, digits")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--recipe", choices=["lab", "recommended", "both"], default="both")
+    ap.add_argument("--recipe", choices=["lab", "recommended", "both"], default="recommended",
+                    help="invlab's recipe: lab 4's of today, the recommended one (flow_recipes.RECOMMENDED), or both")
     ap.add_argument("--only", nargs="+", choices=["time", "params"], default=["params", "time"])
     args = ap.parse_args(argv)
     os.environ.setdefault("INVLAB_OFFLINE", "1")

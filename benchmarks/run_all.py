@@ -3,9 +3,10 @@
     INVLAB_OFFLINE=1 python benchmarks/run_all.py            # what `make bench` runs
     INVLAB_BENCH_PEERS=1 make bench                          # + benchmarks/peers.py (zuko, normflows)
 
-seeds.py runs every solution notebook over seeds 0 1 2 (about 7 notebooks × 3 runs).
-peers.py needs the extras of benchmarks/requirements.txt and runs only when
-INVLAB_BENCH_PEERS=1 (or --peers).
+seeds.py runs every solution notebook over seeds 0 1 2 (7 notebooks × 3 runs: about 12 min
+on a heavily loaded 2-core machine, less when quiet). peers.py (lab 4's RealNVP against zuko
+and normflows, 30–40 min loaded) needs the extras of benchmarks/requirements.txt and runs
+only when INVLAB_BENCH_PEERS=1 (or --peers).
 """
 import os
 import platform
