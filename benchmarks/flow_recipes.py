@@ -9,8 +9,8 @@ A variant is a comma-separated list of ``key=value`` overrides of the base recip
 ``flowbench.InvlabRecipe``) and training keys (``steps, batch, lr, schedule, warmup,
 eval_every, max_norm``). ``lab`` is the base itself. Without ``--variants`` a standard
 list of single changes runs. Every row: test NLL (bits/dim for digits) mean (min–max)
-over the seeds, parameters, steps, median ms per step and training seconds (wall clock,
-one thread, a shared machine: indicative).
+over the seeds, parameters, steps, median CPU ms per step and training CPU seconds (one thread,
+a shared machine: indicative). The standard list takes about 10 min per toy task and 3 seeds.
 """
 from __future__ import annotations
 
