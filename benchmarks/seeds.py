@@ -329,7 +329,7 @@ def print_table(lab: str, runs: dict):
         for f in runs[s]["failed_cells"]:
             print(f"  seed {s}: cell failed: {f}")
     hooks = runs[seeds[0]]["hooks"]
-    print(f"  seed hooks in the notebook: " + ", ".join(f"{k} ×{v}" for k, v in hooks.items())
+    print("  seed hooks in the notebook: " + ", ".join(f"{k} ×{v}" for k, v in hooks.items())
           + "; library defaults: invlab.train.fit, invlab.flows.fit, invlab.flows.realnvp", flush=True)
 
 
