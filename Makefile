@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench site clean
+.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench bench-peers site clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -76,6 +76,12 @@ grade-merge: $(STAMP)
 # The figures the issues ask for: notebook run times, step-time ratio, MMD timing.
 bench: $(STAMP)
 	INVLAB_OFFLINE=1 $(PY) benchmarks/run_all.py
+
+# Lab 4's RealNVP against zuko and normflows (equal time, equal parameters, several seeds): the
+# peers are benchmark-only packages (benchmarks/requirements.txt), never the students'.
+bench-peers: $(STAMP)
+	$(PY) -m pip install -q -r benchmarks/requirements.txt
+	INVLAB_OFFLINE=1 $(PY) benchmarks/peers.py --recipe both
 
 # The course site, offline, into _build/html/ (website/build.py): the student labs with the
 # solutions' figures, the API reference, the instructors' pages. Open _build/html/index.html,

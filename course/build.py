@@ -2,6 +2,7 @@
 
     python -m course.build            # solutions/*.ipynb -> labs/*.ipynb  (`make labs`)
     python -m course.build --check    # exit 1 if labs/ is stale
+    python -m course.build --execute 04 05   # re-run these solutions, save their outputs, then build
 
 A solution notebook is the single source of its lab:
 
@@ -256,10 +257,30 @@ def stale_labs(solutions: Path = SOLUTIONS, labs: Path = LABS, fresh: Optional[P
     return problems
 
 
+def execute_solution(path: Path) -> List[str]:
+    """Run a solution top to bottom (offline, in the repository root) and save it with its
+    outputs, without run residue (cell timings, widget state); returns the cells that failed."""
+    from course.notebook import errors, run_notebook
+    os.environ.setdefault("INVLAB_OFFLINE", "1")
+    nb = run_notebook(path, allow_errors=True)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+    return [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "code" and errors(c)]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m course.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only report whether labs/ is stale")
+    ap.add_argument("--execute", nargs="+", metavar="LAB",
+                    help="first run these solutions (e.g. 04 05) and save them with their outputs")
     args = ap.parse_args(argv)
+    for lab in args.execute or []:
+        failed = execute_solution(find_lab(lab))
+        print(f"executed {find_lab(lab).name}" + (f": cells failed: {failed}" if failed else ""))
+        if failed:
+            return 1
     if args.check:
         problems = stale_labs()
         for p in problems:

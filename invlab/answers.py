@@ -11,11 +11,12 @@ other graded cells than the next one grade the exercise.
 
 Two ways to find a use, one per place:
 
-* :func:`scan` reads code with :mod:`ast` (never runs it) and follows ``invlab.x``,
-  ``import invlab.mmd as m``, ``from invlab import mmd2 as m``, aliases ``f = invlab.mmd2``,
-  ``getattr(invlab, "mmd2")``, ``vars(invlab)[...]``, ``sys.modules["invlab"]``,
-  ``__import__`` / ``importlib.import_module`` and constant strings given to ``eval`` /
-  ``exec`` (the grader scans the whole notebook; a graded cell scans the student's function);
+* :func:`scan` reads code with :mod:`ast` (never runs it): the calls, subclasses, aliases and
+  imports of the code, followed through ``import invlab.mmd as m``, ``from invlab import
+  mmd2 as m``, ``f = invlab.mmd2``, ``getattr(invlab, "mmd2")``, ``vars(invlab)[...]``,
+  ``sys.modules["invlab"]``, ``__import__`` / ``importlib.import_module`` and constant
+  strings given to ``eval`` / ``exec``, with a function's own names hiding the notebook's
+  (the grader scans the whole notebook; a graded cell scans the student's function);
 * :func:`tripwire` arms the referenced functions while the student's code runs: however it
   reached them (an alias made anywhere, a string decoded at run time), a call is recorded.
 
@@ -120,7 +121,13 @@ def resolve(dotted: str):
 
 # ---------------------------------------------------------------- reading code: ast
 class _Scanner(ast.NodeVisitor):
-    """Collect every dotted ``invlab...`` name a piece of code reaches."""
+    """Collect the dotted ``invlab...`` names a piece of code *uses*: calls (``invlab.mmd2(x, y)``,
+    ``invlab.RevBlock.inverse(self, y)``), subclasses and decorators, aliases it makes
+    (``f = invlab.mmd2``) and imports into its own cell. Names are followed through aliases,
+    ``getattr`` with a constant name, ``vars``/``__dict__``, ``sys.modules``, ``__import__``,
+    ``importlib.import_module`` and constant strings given to ``eval`` / ``exec``; a name
+    computed at run time is left to the tripwire. A function's own parameters and local
+    variables hide the notebook's names (a local ``mmd2 = …`` is not ``invlab.mmd2``)."""
 
     def __init__(self, aliases: Dict[str, str]):
         self.aliases = dict(aliases)
@@ -140,9 +147,8 @@ class _Scanner(ast.NodeVisitor):
             name = fn.id if isinstance(fn, ast.Name) else (fn.attr if isinstance(fn, ast.Attribute) else None)
             if name == "getattr" and len(args) >= 2:
                 base = self.dotted(args[0])
-                if base is not None:
-                    const = args[1].value if isinstance(args[1], ast.Constant) and isinstance(args[1].value, str) else None
-                    return f"{base}.{const}" if const else f"{base}.<dynamic>"
+                if base is not None and isinstance(args[1], ast.Constant) and isinstance(args[1].value, str):
+                    return f"{base}.{args[1].value}"
             if name == "vars" and len(args) == 1:
                 return self.dotted(args[0])
             if name in ("__import__", "import_module") and args and isinstance(args[0], ast.Constant) \
@@ -156,22 +162,62 @@ class _Scanner(ast.NodeVisitor):
                     and const.split(".")[0] == "invlab":
                 return const  # sys.modules["invlab.mmd"]
             base = self.dotted(node.value)
-            if base is not None:
-                return f"{base}.{const}" if const else f"{base}.<dynamic>"
+            if base is not None and const:
+                return f"{base}.{const}"
         return None
 
-    def generic_visit(self, node):
-        if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            d = self.dotted(node)
-            if d is not None:
-                self.reached.append(d)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("eval", "exec") \
-                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+    def use(self, node) -> None:
+        d = self.dotted(node)
+        if d is not None:
+            self.reached.append(d)
+
+    def visit_Call(self, node):
+        self.use(node.func)
+        fn = node.func
+        if isinstance(fn, ast.Name) and fn.id in ("eval", "exec") and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             try:
                 self.visit(ast.parse(node.args[0].value))
             except SyntaxError:
                 pass
-        super().generic_visit(node)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node):
+        for base in [*node.bases, *node.decorator_list]:
+            self.use(base)
+        self.generic_visit(node)
+
+    def _scope(self, node, args, body):
+        hidden = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                  *([args.vararg] if args.vararg else []), *([args.kwarg] if args.kwarg else [])]}
+        declared = set()
+        for sub in ast.walk(body if isinstance(body, ast.AST) else ast.Module(body=body, type_ignores=[])):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                hidden.add(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                hidden.add(sub.name)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                hidden |= {(a.asname or a.name).split(".")[0] for a in sub.names}
+            elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+                declared |= set(sub.names)
+        saved = dict(self.aliases)
+        for name in hidden - declared:
+            self.aliases.pop(name, None)
+        for deco in getattr(node, "decorator_list", []):
+            self.use(deco)
+        for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
+            self.visit(default)
+        for stmt in (body if isinstance(body, list) else [body]):
+            self.visit(stmt)
+        self.aliases = saved
+
+    def visit_FunctionDef(self, node):
+        self._scope(node, node.args, node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        self._scope(node, node.args, node.body)
 
     def visit_Import(self, node):
         for a in node.names:
@@ -190,6 +236,7 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
         d = self.dotted(node.value)
         if d is not None:
+            self.reached.append(d)       # an alias made here: f = invlab.mmd2
             for t in node.targets:
                 if isinstance(t, ast.Name):
                     self.aliases[t.id] = d
@@ -222,13 +269,13 @@ def scan(source: str, forbidden: Iterable[str], known: Optional[Dict[str, str]] 
     sc.visit(tree)
     targets = {id(o): name for name in forbidden if (o := resolve(name)) is not None}
     hits = []
-    for dotted in sc.reached:
-        if dotted.endswith(".<dynamic>"):
-            hits.append(f"{dotted[:-len('.<dynamic>')]}.<computed name>")
-            continue
-        obj = resolve(dotted)
-        if obj is not None and id(obj) in targets:
-            hits.append(targets[id(obj)])
+    for dotted in sc.reached:        # invlab.RevBlock.inverse uses invlab.RevBlock: try each prefix
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            obj = resolve(".".join(parts[:cut]))
+            if obj is not None and id(obj) in targets:
+                hits.append(targets[id(obj)])
+                break
     return sorted(set(hits))
 
 

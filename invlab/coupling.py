@@ -297,6 +297,10 @@ class Reverse(Permutation):
     r"""Reverse the order of the features: ``y[:, i] = x[:, D - 1 - i]`` (its own inverse).
 
     A special :class:`Permutation`, so a coupling's two halves swap roles; ``log_det = 0``.
+    Not between :class:`AffineCoupling` blocks: each already transforms both halves in
+    turn, and a reversal makes the next block's first half-step redo the last one's
+    coordinate from the same input (measured: lab 4's moons 1.122 vs 1.070 nats, the 8×8
+    digits 2.287 vs 2.177 bits/dim).
 
     >>> Reverse(3)(torch.tensor([[1., 2., 3.]]))
     tensor([[3., 2., 1.]])

@@ -70,6 +70,31 @@ BANK = {
          "zn = z.detach().flatten(1).numpy()\n"
          "return torch.as_tensor(-0.5 * (zn ** 2).sum(1) - 0.5 * zn.shape[1] * np.log(2 * np.pi)) + log_det.detach()",
          "is cut off from the transform's parameters"),
+        ("with torch.no_grad():\n    z, log_det = transform.forward_with_log_det(x)\n"
+         "return -0.5 * (z.flatten(1) ** 2).sum(1) - 0.5 * z[0].numel() * math.log(2 * math.pi) + log_det",
+         "is cut off from the transform's parameters (no grad_fn)"),
+        # part of the graph cut off: the value is right and a grad_fn is there, the gradients are not
+        ("z, log_det = transform.forward_with_log_det(x)\nz = z.flatten(1)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det.detach()",
+         "the log-determinant term is cut off from the transform's parameters"),
+        ("z, log_det = transform.forward_with_log_det(x)\nz = z.detach().flatten(1)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
+         "its log N(z; 0, I) part is cut off from the transform's parameters"),
+        ("z, log_det = transform.forward_with_log_det(x)\nz = z.data.flatten(1)\n"
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det",
+         "its log N(z; 0, I) part is cut off from the transform's parameters"),
+        ("import numpy as np\nz, log_det = transform.forward_with_log_det(x)\n"     # the z part in NumPy
+         "zn = z.detach().cpu().flatten(1).numpy()\n"
+         "log_pz = -0.5 * (zn ** 2).sum(1) - 0.5 * zn.shape[1] * np.log(2 * np.pi)\n"
+         "return torch.as_tensor(log_pz, device=x.device) + log_det",
+         "its log N(z; 0, I) part is cut off from the transform's parameters"),
+        ("z, log_det = transform.forward_with_log_det(x)\n"
+         "zt = torch.tensor(z.flatten(1).tolist(), dtype=z.dtype, device=z.device)\n"
+         "return -0.5 * (zt ** 2).sum(1) - 0.5 * zt.shape[1] * math.log(2 * math.pi) + log_det",
+         "its log N(z; 0, I) part is cut off from the transform's parameters"),
+        ("z, log_det = transform.forward_with_log_det(x)\nz = z.flatten(1)\n"     # log-det averaged over the batch
+         "return -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + log_det.mean()",
+         "log_prob adds the log-determinant averaged over the batch (log_det.mean())"),
     ]),
     "ex2_sample": ("test_sample", [
         ("z = torch.randn(n, dim)\nreturn transform.forward(z)",
@@ -96,11 +121,18 @@ BANK = {
          "sample returns torch.float64 samples from a float32 flow"),
         ("return flows.Flow(transform, shape=(dim,)).sample(n)",
          "sample calls the course's own implementation (invlab.flows.Flow)"),
-        # invlab's own message, naming the student's z (not the y of ActNorm's signature)
+        # invlab's own message (naming the student's z, not the y of ActNorm's signature), with the course's hint
         ("z = torch.randn(dim, n)\nreturn transform.inverse(z)",
-         "ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), dim=2 features, got a tensor of shape (2, 20000)"),
+         "sample(transform, 20000, 2) fails (ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), dim=2 "
+         "features, got a tensor of shape (2, 20000) (float32)): draw z of shape (n, dim), one row of dim coordinates "
+         "per sample"),
         ("z = torch.randn(n)\nreturn transform.inverse(z)",
-         "ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), got a tensor of shape (20000,)"),
+         "ActNorm: z must be a tensor of shape (B, 2) or (B, 2, H, W), got a tensor of shape (20000,) (float32)): "
+         "draw z of shape (n, dim)"),
+        ("import numpy as np\nreturn transform.inverse(np.random.randn(n, dim))",
+         "must be a torch.Tensor, got array(["),   # (ActNorm names y: NumPy's array has no name in the code)
+        ("import numpy as np\nreturn transform.inverse(np.random.randn(n, dim))",
+         "the transform takes torch tensors: draw z with torch, not NumPy"),
     ]),
     "ex3_dequantize": ("test_dequantize", [
         ("return x / levels", "add random noise"),
@@ -176,8 +208,8 @@ def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
     assert run(with_body(by_id[exercise].source, body)) is None, "the wrong answer must at least define the function"
     err = run(by_id[graded_id].source)
     assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
-    # a check's CheckFailed, or invlab's own ValueError (in the student's names)
-    assert err.startswith(("CheckFailed: ", "ValueError: ActNorm")), err
+    # a check's CheckFailed (invlab's own errors come explained, in the student's names)
+    assert err.startswith("CheckFailed: "), err
     assert message in err, f"{graded_id} failed with another message for\n{body}\n---\n{err[-1500:]}"
 
 
@@ -206,10 +238,19 @@ RIGHT = [
      "return -0.5 * torch.einsum('bi,bi->b', zz, zz) - zz.shape[1] / 2 * math.log(2 * math.pi) + log_det"),
     ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # the base density of invlab: allowed
      "return flows.StandardNormal(tuple(z.shape[1:])).log_prob(z) + log_det"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # in float64 all the way: gradients too
+     "zz = z.flatten(1).double()\n"
+     "return -(zz.square().sum(1) + zz.shape[1] * math.log(2 * math.pi)) / 2 + log_det.double()"),
+    ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # torch.add, keyword alpha
+     "sq = torch.sum(z.reshape(z.shape[0], -1) ** 2, dim=1)\n"
+     "return torch.add(log_det, sq + z[0].numel() * math.log(2 * math.pi), alpha=-0.5)"),
     ("ex1_log_prob", "z, log_det = transform.forward_with_log_det(x)\n"     # a float64 result is fine too
      "base = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)\n"
      "return base.log_prob(z.flatten(1)).sum(1) + log_det"),
     ("ex2_sample", "return transform.inverse(torch.randn(dim, n).T)"),   # a transposed view: still N(0, I)
+    ("ex2_sample", "z = torch.randn(n, dim).to(dev)\nreturn transform.inverse(z)"),   # drawn on the CPU, moved to dev
+    ("ex2_sample", "p = next(iter(transform.parameters()))\n"           # the device of the transform's parameters
+     "return transform.inverse(torch.randn(n, dim, device=p.device, dtype=p.dtype))"),
     ("ex2_sample", "return transform.inverse(torch.distributions.Normal(0.0, 1.0).sample((n, dim)))"),
     ("ex2_sample", "x, _ = transform.inverse_with_log_det(torch.randn(n, dim))\nreturn x"),
     ("ex2_sample", "import numpy as np\nreturn transform.inverse(torch.from_numpy(np.random.randn(n, dim)).float())"),

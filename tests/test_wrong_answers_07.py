@@ -115,6 +115,10 @@ CASES = {
         "ex1_reconstruct", "test_reconstruct",
         RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y2))").replace("torch.no_grad()", "torch.inference_mode()"),
         "returns an inference tensor"),
+    "reconstruct: returns float32 (rounding, named)": (
+        "ex1_reconstruct", "test_reconstruct",
+        RECONSTRUCT.format(body="merge_channels(y2, y1 - block.F(y2)).float()"),
+        "reconstruct(block, y) returns torch.float32 for a torch.float64 y"),
     "reconstruct: changes y in place": (
         "ex1_reconstruct", "test_reconstruct",
         "def reconstruct(block, y):\n    h = y.shape[1] // 2\n    with torch.no_grad():\n"
@@ -159,7 +163,43 @@ CASES = {
         x = x.detach().requires_grad_(True)
         block(x).backward(grad_y)
     return x.detach(), x.grad, [p.grad for p in params]"""),
-        "do they pile up in p.grad?"),
+        "block_backward changes p.grad of the block's parameters (.backward() inside it adds to p.grad)"),
+    "block_backward: .backward() on zeroed .grad, returns clones (doubled inside ReversibleSequence)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body="""block.zero_grad()
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        block(x).backward(grad_y)
+    return x.detach(), x.grad, [p.grad.clone() for p in params]"""),
+        "so every parameter gradient would count twice"),
+    "block_backward: .backward(), clones, then p.grad = None (earlier gradients lost)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body="""for p in params:
+        p.grad = None
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        block(x).backward(grad_y)
+    grads = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    return x.detach(), x.grad, grads"""),
+        "block_backward sets p.grad of the block's parameters to None"),
+    "block_backward: (w * y).sum().backward(), zero_grad(set_to_none=False) first": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body="""block.zero_grad(set_to_none=False)
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        (block(x) * grad_y).sum().backward()
+    return x.detach(), x.grad, [p.grad.detach().clone() for p in params]"""),
+        "block_backward changes p.grad of the block's parameters"),
+    "block_backward: grad_y in float32 (rounding, named)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("params, grad_y)", "params, grad_y.float())")),
+        "an error of the size of float32 rounding"),
+    "block_backward: x rebuilt in float32 (rounding, named)": (
+        "ex2_block_backward", "test_block_backward",
+        BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("return x.detach(),", "return x.detach().float(),")),
+        "it is torch.float32; keep to the dtype of y and grad_y"),
     "block_backward: no parameter gradients": (
         "ex2_block_backward", "test_block_backward",
         BLOCK_BACKWARD.format(body=GOOD_BACKWARD.replace("list(grads[1:])", "[]")),
@@ -251,6 +291,18 @@ CASES = {
         "ex3_gradient_check", "test_gradient_check",
         gc(rev="[g] + [t for gp in reversed(per_block) for t in gp]"),
         "for a backward that is correct"),
+    "gradient_check: torch.cat of the unflattened gradients (explained)": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("torch.cat([t.reshape(-1) for t in ts])", "torch.cat(list(ts))"),
+        "flatten each one (t.reshape(-1)) before torch.cat"),
+    "gradient_check: torch.cat of the gradients flattened from dim 1 (explained)": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("torch.cat([t.reshape(-1) for t in ts])", "torch.cat([t.flatten(1) for t in ts])"),
+        "flatten every gradient completely (t.reshape(-1)) before torch.cat"),
+    "gradient_check: torch.cat of squeezed gradients (explained)": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("torch.cat([t.reshape(-1) for t in ts])", "torch.cat([t.squeeze() for t in ts])"),
+        "flatten each one (t.reshape(-1)) before torch.cat"),
     "gradient_check: norm of the difference, not divided": (
         "ex3_gradient_check", "test_gradient_check",
         gc().replace("invlab.relative_error(flat(ref), flat(rev))", "(flat(ref) - flat(rev)).norm().item()"),
@@ -331,14 +383,28 @@ RIGHT = {
         "    f = lambda x, p: torch.func.functional_call(block, p, (x,))\n"
         "    _, vjp = torch.func.vjp(f, x, params)\n    gx, gp = vjp(grad_y)\n"
         "    return x, gx, [gp[name] for name, _ in block.named_parameters()]\n"),
-    "block_backward: backward() on fresh .grad (zeroed first)": (
+    "block_backward: backward() on fresh .grad, what was in p.grad put back": (
         "ex2_block_backward", "test_block_backward",
         "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
-        "    for p in params:\n        p.grad = None\n"
+        "    kept = [p.grad for p in params]\n    for p in params:\n        p.grad = None\n"
         "    with torch.enable_grad():\n        x = reconstruct(block, y).requires_grad_(True)\n"
         "        block(x).backward(grad_y)\n"
-        "    grads = [p.grad.clone() for p in params]\n    for p in params:\n        p.grad = None\n"
+        "    grads = [p.grad for p in params]\n    for p, g in zip(params, kept):\n        p.grad = g\n"
         "    return x.detach(), x.grad, grads\n"),
+    "block_backward: block.inverse for x (allowed here), grads with inputs=": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
+        "    with torch.no_grad():\n        x = block.inverse(y)\n"
+        "    with torch.enable_grad():\n        x.requires_grad_(True)\n"
+        "        gx, *gp = torch.autograd.grad(block(x), inputs=[x, *params], grad_outputs=grad_y)\n"
+        "    return x.detach(), gx, gp\n"),
+    "block_backward: reconstruct under inference_mode, then a copy (clone) that requires grad": (
+        "ex2_block_backward", "test_block_backward",
+        "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
+        "    with torch.inference_mode():\n        x = block.inverse(y)\n"
+        "    with torch.enable_grad():\n        x = x.clone().requires_grad_(True)\n"
+        "        g = torch.autograd.grad(block(x), [x] + params, grad_y)\n"
+        "    return x.detach(), g[0], list(g[1:])\n"),
     "block_backward: sum of w * y as the loss": (
         "ex2_block_backward", "test_block_backward",
         "def block_backward(block, y, grad_y):\n    params = list(block.parameters())\n"
@@ -354,6 +420,9 @@ RIGHT = {
         gc().replace("return invlab.relative_error(flat(ref), flat(rev))",
                      "import numpy as np\n    a, b = flat(ref).numpy(), flat(rev).numpy()\n"
                      "    return np.linalg.norm(a - b) / np.linalg.norm(a)")),
+    "gradient_check: torch.cat of flattened views, gradients in a list comprehension": (
+        "ex3_gradient_check", "test_gradient_check",
+        gc().replace("torch.cat([t.reshape(-1) for t in ts])", "torch.cat([t.flatten() for t in ts])")),
     "gradient_check: .item() of a torch norm ratio": (
         "ex3_gradient_check", "test_gradient_check",
         gc().replace("return invlab.relative_error(flat(ref), flat(rev))",
