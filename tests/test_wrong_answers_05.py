@@ -155,7 +155,23 @@ BANK = {
         ("with torch.no_grad():\n" + textwrap.indent(_rescale(), "    "),
          "W_tilde carries no gradient back to W"),
         ("W = W.detach()\n" + _rescale(), "W_tilde carries no gradient back to W"),
-        ("W = W.data\n" + _rescale(), "W.detach() / W.data"),
+        ("W = W.data\n" + _rescale(), "detached on the way (W.detach(), W.data"),
+        (_rescale(W_tilde="(W * min(1.0, c / sigma)).detach()"), "W_tilde.detach()"),
+        (_rescale(W_tilde="torch.tensor(W.tolist(), dtype=W.dtype) * min(1.0, c / sigma)"),
+         "a NumPy or .tolist() round trip"),
+        ("import numpy as np\nWn, vn = W.detach().numpy(), v.detach().numpy()\nfor _ in range(iterations):\n"
+         "    vn = Wn.T @ (Wn @ vn)\n    vn = vn / np.linalg.norm(vn)\nsigma = float(np.linalg.norm(Wn @ vn))\n"
+         "return torch.from_numpy(Wn * min(1.0, c / sigma)), torch.from_numpy(vn), sigma",
+         "W_tilde carries no gradient back to W"),
+        # the factor applied through .data: the gradient passes to W as if W_tilde were W
+        (_rescale(W_tilde="W_tilde", before_return="W_tilde = W.clone()\nW_tilde.data *= min(1.0, c / sigma)\n"),
+         "the factor min(1, c/σ̂) was applied where autograd cannot see it"),
+        # a weight below c returned detached
+        (_rescale(W_tilde="(W * (c / sigma) if sigma > c else W.detach().clone())"),
+         "for a weight whose norm 0.5 is already below c = 0.9, W_tilde = W carries no gradient back to W"),
+        # rescaled in place only above the threshold
+        (_rescale(W_tilde="W", before_return="if sigma > c:\n    W *= c / sigma\n"),
+         "spectral_rescale changed the W it was given (in place"),
         # only the factor in the graph, W itself detached: part of the gradient
         (_rescale(sigma="torch.linalg.vector_norm(W @ v)", W_tilde="W.detach() * torch.clamp(c / torch.linalg.vector_norm(W @ v), max=1.0)"),
          "is part of the path from W to W_tilde detached?"),
@@ -192,7 +208,15 @@ BANK = {
         (_hutch(v="torch.empty_like(x).bernoulli_(0.5)"), "Hutchinson's trick needs E[v vᵀ] = I"),
         (_hutch(k_range="0, n_terms"), "the series starts at k = 1 (term k has the factor 1/k, undefined for k = 0)"),
         # no autograd: g evaluated at w (J w for a linear g without bias, so the linear test alone passes it)
-        (_hutch(vjp="g(w)"), "g(w) evaluates g at w instead"),
+        (_hutch(vjp="g(w)"), "They use the wrong vector: w overwritten with g(w)"),
+        (_hutch(vjp="g(w)", vw="(w * v).sum(1)\n        v = w"), "each w is paired with the previous w"),
+        # the probe overwritten: v = w (each w paired with itself), or w = v updated in place (the same tensor)
+        (_hutch(vjp="torch.autograd.grad(gx, x, w, retain_graph=True)[0]\n        v = w"),
+         "each w is paired with itself instead of with v"),
+        (_hutch(vjp="w.copy_(torch.autograd.grad(gx, x, w, retain_graph=True)[0])"),
+         "an in-place update of w changes v too"),
+        # v = w after each term: each w paired with the previous one
+        (_hutch(vw="(w * v).sum(1)\n        v = w"), "each w is paired with the previous w instead of with v"),
         (_hutch(vjp="g(w) - g(torch.zeros_like(w))"), "J_g depends on x"),
         (_hutch(k_range="1, n_terms"), "with n_terms=1 every estimate is 0: no term of the series was added"),
         (_hutch(k_range="1, n_terms + 2"), "One term too many"),
@@ -251,6 +275,9 @@ CORRECT = {
         "with torch.no_grad():\n    for _ in range(iterations):\n        v = W.T @ (W @ v)\n"
         "        v = v / torch.linalg.vector_norm(v)\n    sigma = torch.linalg.vector_norm(W @ v).item()\n"
         "return W * min(1.0, c / sigma), v, sigma",
+        # the power iteration with gradients all the way (v depends on W), σ̂ in the graph
+        "for _ in range(iterations):\n    v = W.T @ (W @ v)\n    v = v / torch.linalg.vector_norm(v)\n"
+        "s = torch.linalg.vector_norm(W @ v)\nreturn W * torch.clamp(c / s, max=1.0), v.detach(), float(s)",
         # the power iteration on W.detach(), σ̂ in the graph, W / max(1, σ̂/c)
         "Wd = W.detach()\nfor _ in range(iterations):\n    v = F.normalize(Wd.T @ (Wd @ v), dim=0)\n"
         "sigma_t = (W @ v).norm()\nreturn W / torch.clamp(sigma_t / c, min=1.0), v, float(sigma_t)",
