@@ -63,6 +63,24 @@ OMEGA_BANK = {
                                               "return reference(f, g, x, y, mu, lam)", OWN_OMEGA),
     "calls invlab's omega for one term": (
         _omega(x_err="cycle.omega(f, g, x, y, 0.0, 1.0)"), OWN_OMEGA),
+    "returns float32 (.float())": (_omega(ret="(mu * y_cycle + lam * x_cycle).float()"),
+                                   "Ω should keep the dtype of x and y"),
+    "casts its inputs with .float()": ("x, y = x.float(), y.float()\n" + _omega(), "returned a torch.float32 tensor"),
+    "accumulates in torch.tensor(0.0)": (
+        "total = torch.tensor(0.0)\ntotal += mu * (y - f(g(y))).pow(2).sum(1).mean()\n"
+        "total += lam * (x - g(f(x))).pow(2).sum(1).mean()\nreturn total", "Ω should keep the dtype of x and y"),
+    "updates y and x in place (-=)": (
+        "y -= f(g(y))\nx -= g(f(x))\nreturn mu * y.pow(2).sum(1).mean() + lam * x.pow(2).sum(1).mean()",
+        "omega changed its input x in place"),
+    "updates y in place (.sub_)": (
+        _omega(y_err="y.sub_(f(g(y))).pow(2).sum(1).mean()"), "omega changed its input y in place"),
+    "updates x in place (.sub_)": (
+        _omega(x_err="x.sub_(g(f(x))).pow(2).sum(1).mean()"), "omega changed its input x in place"),
+    "squares a fresh tensor with e.mul_(e)": (
+        "e_y = y - f(g(y))\ne_x = x - g(f(x))\ne_y.mul_(e_y)\ne_x.mul_(e_x)\n"
+        "return mu * e_y.sum(1).mean() + lam * e_x.sum(1).mean()", "backward() through your omega fails"),
+    "^ for the square": (_omega(y_err="((y - f(g(y))) ^ 2).sum(1).mean()", x_err="((x - g(f(x))) ^ 2).sum(1).mean()"),
+                         "`^` is Python's exclusive or, not a power"),
 }
 
 # correct answers written another way: each must pass the graded cell (and train the sweep under vmap)
@@ -78,6 +96,12 @@ OMEGA_RIGHT = {
         x_err="torch.linalg.vector_norm(x - g(f(x)), dim=1).pow(2).mean()"),
     "einsum": _omega(y_err="torch.einsum('nd,nd->', y - f(g(y)), y - f(g(y))) / len(y)",
                      x_err="torch.einsum('nd,nd->', x - g(f(x)), x - g(f(x))) / len(x)"),
+    "a fresh error tensor squared in place": (
+        "e_y = y - f(g(y))\ne_x = x - g(f(x))\ne_y.pow_(2)\ne_x.square_()\n"
+        "return mu * e_y.sum(1).mean() + lam * e_x.sum(1).mean()"),
+    "accumulates from x.new_zeros(())": (
+        "total = x.new_zeros(())\ntotal = total + mu * (y - f(g(y))).pow(2).sum(1).mean()\n"
+        "return total + lam * (x - g(f(x))).pow(2).sum(1).mean()"),
     "zero weights skip their term": (
         "total = torch.zeros(())\n"
         "if mu:\n    total = total + mu * (y - f(g(y))).pow(2).sum(1).mean()\n"
@@ -136,6 +160,8 @@ STEP_BANK = {
     ".item() before backward": (_step(loss="(fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)).item()",
                                       ret="loss"),
                                 "call backward() on the loss tensor"),
+    "defaults x_omega only": (_step().replace("y_omega = y if y_omega is None else y_omega\n", ""),
+                               "a network was given None: when x_omega or y_omega is None"),
     "loss computed under torch.no_grad()": (
         _step(loss="fit_loss(f, g, x, y) + omega(f, g, x_omega, y_omega, mu, lam)").replace(
             "loss = fit_loss", "with torch.no_grad():\n    loss = fit_loss"),
@@ -209,6 +235,13 @@ REPORT_BANK = {
     "1-D grid": (_report(grid="torch.linspace(lo - margin, hi + margin, n)",
                          inside="(grid >= lo) & (grid <= hi)"),
                  "f and g take a batch of shape (n, 1)"),
+    "mask of shape (n, 1) on 1-D errors": (
+        _report(err='(grid - g(f(grid)) if side == "x" else grid - f(g(grid)))[:, 0]',
+                inside="(grid >= lo) & (grid <= hi)"),
+        "the inside/outside mask has more dimensions than the errors"),
+    "^ for the square": (_report(agg_in="(err[inside] ^ 2).mean().sqrt().item()",
+                                 agg_out="(err[~inside] ^ 2).mean().sqrt().item()"),
+                         "`^` is Python's exclusive or, not a power"),
     "computed with gradients, read with .numpy()": (
         "import math\n" + _report(agg_in="math.sqrt(float(err[inside].pow(2).mean().numpy()))",
                                    agg_out="math.sqrt(float(err[~inside].pow(2).mean().numpy()))")
@@ -217,6 +250,8 @@ REPORT_BANK = {
 }
 
 REPORT_RIGHT = {
+    "1-D errors with a 1-D mask": _report(
+        err='(grid - g(f(grid)) if side == "x" else grid - f(g(grid)))[:, 0]', inside="(grid[:, 0] >= lo) & (grid[:, 0] <= hi)"),
     "torch.sqrt(torch.mean(...)) and float(...)": _report(
         agg_in="float(torch.sqrt(torch.mean(err[inside] ** 2)))",
         agg_out="float(torch.sqrt(torch.mean(err[~inside] ** 2)))"),
@@ -241,7 +276,7 @@ EXERCISES = [("ex1_omega", "test_omega", OMEGA_BANK), ("ex2_train_step", "test_t
 RIGHT = {"ex1_omega": OMEGA_RIGHT, "ex2_train_step": STEP_RIGHT, "ex3_cycle_report": REPORT_RIGHT}
 # the sweep of section 8 runs the student's omega under torch.func.vmap(grad(...)): a right omega must train it
 SWEEP_PROBE = """
-_probe = train_sweep([0.0, 1.0], x=x_nf, y=y_nf, steps=3, desc="probe")
+_probe = train_sweep([0.0, 1.0], seeds=[0, 1], x=x_nf, y=y_nf, steps=3, warm=1, desc="probe")
 assert all(bool(torch.isfinite(v).all()) for v in _probe["theta"].values())
 """
 # right for the graded cell, but it asks a tensor for True/False, which vmap cannot answer for all pairs at once
@@ -253,6 +288,13 @@ if err_y.max() == 0 and err_x.max() == 0:
 return mu * err_y.mean() + lam * err_x.mean()
 """
 SWEEP_CELLS = ["train", "functional", "sweep"]   # what the probe needs defined (train_sweep and its helpers)
+# an omega its own cell refuses, run on into the later cells anyway: they name the real mistake, not a symptom
+CROSS = {"float32 omega, in train_step's cell": ("returns float32 (.float())", "test_train_step",
+                                                 "this check trains in float64, but your omega returns a torch.float32"),
+         "in-place omega, in train_step's cell": ("updates y and x in place (-=)", "test_train_step",
+                                                  "backward() needs a tensor that was changed in place"),
+         "in-place omega, in the vmap sweep": ("updates y and x in place (-=)", "sweep",
+                                               "your omega changes a tensor in place")}
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +328,9 @@ def outcomes():
             assert run(sol["ex1_omega"] if body is None else with_body(lab["ex1_omega"], body)) is None
             results[("sweep", name)] = run(_definitions_only(sol) + SWEEP_PROBE)
         results[("ex1_omega", "right: branches on tensor values")] = run(lab["test_omega"])
+        for name, (wrong, cell, _) in CROSS.items():
+            assert run(with_body(lab["ex1_omega"], OMEGA_BANK[wrong][0])) is None
+            results[("cross", name)] = run(lab[cell] if cell != "sweep" else _definitions_only(sol) + SWEEP_PROBE)
     return results
 
 
@@ -336,6 +381,12 @@ def test_an_omega_that_branches_on_tensors_passes_its_cell_but_the_sweep_says_wh
     ename, evalue = outcomes[("sweep", "branches on tensor values")]
     assert ename == "CheckFailed" and evalue.startswith("train_sweep fails (") and \
         "it may not ask a tensor for True/False (if ...:)" in evalue, evalue
+
+
+@pytest.mark.parametrize("name", list(CROSS))
+def test_a_refused_omega_is_named_by_the_later_cells_too(outcomes, name):
+    got = outcomes[("cross", name)]
+    assert got is not None and got[0] == "CheckFailed" and CROSS[name][2] in got[1], got
 
 
 def test_bank_covers_every_exercise():
