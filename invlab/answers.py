@@ -47,7 +47,7 @@ REFERENCES: Dict[str, Dict[str, object]] = {
         "ex2_coupling": ["invlab.coupling.AffineCoupling"],
         "ex3_log_det": ["invlab.base.exact_log_det", "invlab.coupling.AffineCoupling"],
         "ex4_actnorm": ["invlab.coupling.ActNorm"],
-        "ex6_honest": ["invlab.bijections.evaluate"],
+        "ex6_honest": ["invlab.bijections.evaluate", "invlab.bijections.exact_match"],
     },
     "03": {
         "ex2_mmd": {"names": ["invlab.mmd.mmd2", "invlab.mmd.mmd2_unbiased", "invlab.mmd.mmd2_biased",

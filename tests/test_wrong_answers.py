@@ -49,6 +49,19 @@ MISTAKES = [
     ("01", "ex1_split", "test_split", "merge with stack",
      [("return torch.cat([x1, x2], dim=1)", "return torch.stack([x1, x2], dim=1)")],
      r"merge_channels\(\*split_channels\(x\)\).* has shape \(2, 2, 8, 7, 7\); expected \(2, 16, 7, 7\)"),
+    ("01", "ex1_split", "test_split", "halves of a fixed 8 channels",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return x[:, :8], x[:, 8:]")],
+     r"for x of shape \(3, 6, 2, 2\) returns halves of 6 and 0 channels; expected 3 and 3"),
+    ("01", "ex1_split", "test_split", "float64 halves",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return x[:, : c // 2].double(), x[:, c // 2 :].double()")],
+     r"split_channels\(x\)\[0\] has dtype torch\.float64 for x of dtype torch\.float32: splitting only moves numbers"),
+    ("01", "ex1_split", "test_split", "merge in float64",
+     [("return torch.cat([x1, x2], dim=1)", "return torch.cat([x1, x2], dim=1).double()")],
+     r"merge_channels\(\*split_channels\(x\)\) has dtype torch\.float64"),
+    ("01", "ex1_split", "test_split", "input zeroed in place",
+     [("return x[:, : c // 2], x[:, c // 2 :]",
+       "halves = x[:, : c // 2].clone(), x[:, c // 2 :].clone()\n    x.zero_()\n    return halves")],
+     r"split_channels\(x\) changed its input x in place"),
     # ---- lab 1, exercise 2: the invertible layer
     ("01", "ex2_layer", "test_layer", "inverse puts the halves back swapped",
      [("return merge_channels(y2, y1 - self.F(y2))", "return merge_channels(y1 - self.F(y2), y2)")],
@@ -100,6 +113,37 @@ MISTAKES = [
     ("01", "ex3_irevnet", "test_irevnet", "head of the wrong size",
      [("nn.Linear(block_size ** 2 * (28 // block_size) ** 2, num_classes)", "nn.Linear(block_size ** 2, num_classes)")],
      r"net\(x\) fails .*784 numbers"),
+    ("01", "ex3_irevnet", "test_irevnet", "psi forgotten in forward",
+     [("z = self.psi(x)", "z = x")],
+     r"net\.features\(x\) fails \(split_channels: need an even number of channels, got 1\): net\.features\(x\) gets "
+     r"images \(B, 1, 28, 28\); psi \(self\.psi\) must come first"),
+    ("01", "ex3_irevnet", "test_irevnet", "psi undone before the layers",
+     [("""        for layer in reversed(self.layers):
+            z = layer.inverse(z)
+        return self.psi.inverse(z)""", """        z = self.psi.inverse(z)
+        for layer in reversed(self.layers):
+            z = layer.inverse(z)
+        return z""")],
+     r"net\.inverse\(z\) fails \(split_channels: need an even number of channels, got 1\): .*undo the layers first, "
+     r"then psi last"),
+    ("01", "ex3_irevnet", "test_irevnet", "layers built for block_size channels",
+     [("InvertibleLayer(channels, kernel_size)", "InvertibleLayer(block_size, kernel_size)")],
+     r"net\.features\(x\) fails \(.*channels, but got 8 channels instead\): the layers' convolutions expect another "
+     r"number of channels than psi gives them"),
+    ("01", "ex3_irevnet", "test_irevnet", "body forward under torch.no_grad",
+     [("""        z = self.psi(x)
+        for layer in self.layers:
+            z = layer(z)
+        return z""", """        with torch.no_grad():
+            z = self.psi(x)
+            for layer in self.layers:
+                z = layer(z)
+        return z""")],
+     r"after net\(x\)\.sum\(\)\.backward\(\) the body's weights layers\.0\.F\.0\.weight, layers\.0\.F\.0\.bias, … got "
+     r"no gradient"),
+    ("01", "ex3_irevnet", "test_irevnet", "features detached",
+     [("            z = layer(z)\n        return z", "            z = layer(z)\n        return z.detach()")],
+     r"got no gradient, so training would never change them: IRevNetBody\.forward must keep the graph"),
     # ---- lab 1, exercise 4: accuracy
     ("01", "ex4_accuracy", "test_accuracy", "returns a tensor",
      [("== y[i:i + batch_size].to(dev)).sum().item()", "== y[i:i + batch_size].to(dev)).sum()")],
@@ -143,6 +187,9 @@ MISTAKES = [
     ("01", "ex4_accuracy", "test_accuracy", "images on another device than the network",
      [("logits = net(X[i:i + batch_size].to(dev))", "logits = net(X[i:i + batch_size].to(\"meta\"))")],
      r"accuracy\(net, X, y\) fails \(.*device.*\): move each batch of images to dev before calling net"),
+    ("01", "ex4_accuracy", "test_accuracy", "slices one image short",
+     [("i:i + batch_size]", "i:i + batch_size - 1]")],
+     r"with batch_size=3 the network saw batches of 2, 2, 2 images, 6 of the 8: a slice X\[i:j\] stops just before j"),
     # ---- lab 1, exercise 5: reconstruction_error
     ("01", "ex5_error", "test_invertible", "calls net(x) for the features",
      [("net.inverse(net.features(x))", "net.inverse(net(x))")],
@@ -162,6 +209,14 @@ MISTAKES = [
      [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
        "return torch.linalg.vector_norm(x - x_rec).item()")],
      r"divided by the norm of the whole x"),
+    ("01", "ex5_error", "test_invertible", "x -= x_rec in place",
+     [("""        x_rec = net.inverse(net.features(x))
+    return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()""",
+       """        x_rec = net.inverse(net.features(x))
+        norm_x = torch.linalg.vector_norm(x)
+        x -= x_rec
+    return (torch.linalg.vector_norm(x) / norm_x).item()""")],
+     r"reconstruction_error changed its input x in place \(x -= \.\.\., \.sub_\)"),
     # ---- lab 1, exercise 6: interpolate
     ("01", "ex6_interpolate", "test_interpolate", "pixel blending",
      [("return net.inverse((1 - ts) * z0 + ts * z1)", "return (1 - ts) * x0 + ts * x1")],
@@ -184,6 +239,10 @@ MISTAKES = [
     ("01", "ex6_interpolate", "test_interpolate", "net(x) for the end point only",
      [("net.features(x1.unsqueeze(0))", "net(x1.unsqueeze(0))")],
      r"interpolate called net\(x\), which gives the class logits"),
+    ("01", "ex6_interpolate", "test_interpolate", "no batch dimension",
+     [("net.features(x0.unsqueeze(0)), net.features(x1.unsqueeze(0))", "net.features(x0), net.features(x1)")],
+     r"interpolate\(net, x0, x1, \[0, 0\.25, 0\.5, 1\]\) fails \(IRevNet: x must be a tensor of shape \(B, 1, 28, 28\).*\): "
+     r"x0 and x1 are single images"),
     # ---- lab 2, exercise 1: exact_match
     ("02", "ex1_exact_match", "test_exact_match", "truncation instead of rounding",
      [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().long().double()")],
@@ -200,6 +259,9 @@ MISTAKES = [
     ("02", "ex1_exact_match", "test_exact_match", "returns a tensor",
      [(".double().mean().item()", ".double().mean()")],
      r"Python float, got Tensor"),
+    ("02", "ex1_exact_match", "test_exact_match", "the last coordinate dropped",
+     [("pred[:, :dim]", "pred[:, :dim - 1]"), ("target[:, :dim]", "target[:, :dim - 1]")],
+     r"with dim=3 is 1\.0, but the last coordinate differs: it was left out"),
     # ---- lab 2, exercise 2: the coupling inverse
     ("02", "ex2_coupling", "test_coupling_inverse", "undoes the first half-step first",
      [("""        s1, t1 = self.s_t(self.net1, y1)
@@ -222,6 +284,13 @@ MISTAKES = [
     ("02", "ex2_coupling", "test_coupling_inverse", "halves concatenated the wrong way",
      [("return torch.cat([x1, x2], dim=1)", "return torch.cat([x2, x1], dim=1)")],
      r"inverse\(y\), x2 is not close"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "y split at d2",
+     [("y1, y2 = y[:, :self.d1], y[:, self.d1:]", "y1, y2 = y[:, :self.d2], y[:, self.d2:]")],
+     r"block\.inverse\(y\) for Coupling\(5\) fails \(.*cannot be multiplied.*\): net1 reads the first d1 = 2 "
+     r"coordinates of y and net2 the last d2 = 3"),
+    ("02", "ex2_coupling", "test_coupling_inverse", "y written in place",
+     [("x2 = (y2 - t1) * torch.exp(-s1)", "x2 = y2.sub_(t1).mul_(torch.exp(-s1))")],
+     r"block\.inverse\(y\) changed its input y in place"),
     # ---- lab 2, exercise 3: the log-determinant
     ("02", "ex3_log_det", "test_log_det", "wrong sign",
      [("return s2.sum(dim=1) + s1.sum(dim=1)", "return -(s2.sum(dim=1) + s1.sum(dim=1))")],
@@ -245,6 +314,18 @@ MISTAKES = [
     ("02", "ex3_log_det", "test_log_det", "one number for the batch",
      [("return s2.sum(dim=1) + s1.sum(dim=1)", "return s2.sum() + s1.sum()")],
      r"one value per row\) has shape \(\); expected \(4,\)"),
+    ("02", "ex3_log_det", "test_log_det", "the full Jacobian and slogdet",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)",
+       "J = torch.vmap(torch.func.jacrev(lambda v: block(v[None])[0]))(x)\n    return torch.linalg.slogdet(J).logabsdet")],
+     r"coupling_log_det computes a Jacobian or a determinant \(it calls .*slogdet.*\): .*O\(D\) formula"),
+    ("02", "ex3_log_det", "test_log_det", "a Jacobian per row and its determinant",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)",
+       "return torch.stack([torch.autograd.functional.jacobian(lambda v: block(v[None])[0], r).det().abs().log() "
+       "for r in x])")],
+     r"coupling_log_det computes a Jacobian or a determinant \(it calls det, grad\)"),
+    ("02", "ex3_log_det", "test_log_det", "returned in float32",
+     [("return s2.sum(dim=1) + s1.sum(dim=1)", "return (s2.sum(dim=1) + s1.sum(dim=1)).float()")],
+     r"coupling_log_det\(block, x\) has dtype torch\.float32 for x of dtype torch\.float64: keep the dtype of x"),
     # ---- lab 2, exercise 5: train_step
     ("02", "ex5_train_step", "test_train_step", "no zero_grad",
      [("    optimizer.zero_grad()\n", "")],
@@ -323,6 +404,14 @@ MISTAKES = [
      [('{"forward": exact_match(y_hat, Y[rows], dim), "inverse": exact_match(x_hat, X[rows], dim)}',
        '{"forward": exact_match(x_hat, X[rows], dim), "inverse": exact_match(y_hat, Y[rows], dim)}')],
      r"\['forward'\] on rows \[1, 3, 5, 7\]"),
+    ("02", "ex6_honest", "test_honest", "dim ignored (all columns compared)",
+     [("exact_match(y_hat, Y[rows], dim)", "exact_match(y_hat, Y[rows], X.shape[1])"),
+      ("exact_match(x_hat, X[rows], dim)", "exact_match(x_hat, X[rows], X.shape[1])")],
+     r"is 0 in both directions, but only the model's padding columns \(after the first dim = 4\) are wrong"),
+    ("02", "ex6_honest", "test_honest", "the lab's test_rows instead of rows",
+     [("X[rows]", "X[test_rows]"), ("Y[rows]", "Y[test_rows]")],
+     r"honest_scores\(model, X, Y, rows, 4\) for a 10-row X fails \(index \d+ is out of bounds.*\): honest_scores picks "
+     r"rows that X and Y do not have"),
     # ---- lab 3, exercise 1: mapping_type
     ("03", "ex1_mapping_type", "test_mapping_type", "injective and surjective swapped",
      [('return "injective"\n    if r == n:\n        return "surjective"', 'return "surjective"\n    if r == n:\n        return "injective"')],
@@ -415,6 +504,18 @@ MISTAKES = [
     ("03", "ex3_adhoc", "test_adhoc", "not detached",
      [("return x.detach()", "return x")],
      r"return x\.detach\(\)"),
+    ("03", "ex3_adhoc", "test_adhoc", "x does not require grad",
+     [("x = x0.detach().clone().requires_grad_(True)", "x = x0.detach().clone()")],
+     r"fails \(element 0 of tensors does not require grad.*\): L has no gradient with respect to x"),
+    ("03", "ex3_adhoc", "test_adhoc", "in-place update outside torch.no_grad",
+     [("        with torch.no_grad():\n            x -= lr * grad", "        x -= lr * grad")],
+     r"fails \(a leaf Variable that requires grad.*\): x requires grad, so autograd forbids updating it in place"),
+    ("03", "ex3_adhoc", "test_adhoc", "100 steps whatever steps says",
+     [("for _ in range(steps):", "for _ in range(100):")],
+     r"with steps=1 and steps=2 your function returns the same x: it ignores its argument steps"),
+    ("03", "ex3_adhoc", "test_adhoc", "a fixed 0.1 instead of lr",
+     [("x -= lr * grad", "x -= 0.1 * grad")],
+     r"with lr=0\.1 and lr=0\.05 your function returns the same x: it ignores its argument lr"),
     # ---- lab 3, exercise 4: sample_posterior
     ("03", "ex4_sampler", "test_sampler", "[z, y, 0] order",
      [("torch.cat([y_col, z, padding], 1)", "torch.cat([z, y_col, padding], 1)")],
@@ -440,6 +541,10 @@ MISTAKES = [
     ("03", "ex4_sampler", "test_sampler", "a fixed seed inside",
      [("z = torch.randn(n, DIM_Z, device=dev)", "torch.manual_seed(0)\n    z = torch.randn(n, DIM_Z, device=dev)")],
      r"returns the same samples on every call: each call should draw fresh z"),
+    ("03", "ex4_sampler", "test_sampler", "one y row, not n",
+     [("y_col = torch.full((n, DIM_Y), float(y), device=dev)", "y_col = torch.tensor([[float(y)]], device=dev)")],
+     r"sample_posterior\(inn, 0\.7, 4000\) fails \(Sizes of tensors must match.*\): torch\.cat puts y, z and the "
+     r"padding side by side"),
     # ---- the course's own answer called (invlab.answers.REFERENCES): the visible cell says the grader's words
     ("01", "ex1_split", "test_split", "calls invlab.split_channels",
      [("return x[:, : c // 2], x[:, c // 2 :]", "return invlab.split_channels(x)")],
@@ -501,6 +606,14 @@ MISTAKES = [
      [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)",
        "return eval(\"invlab.mmd.\" + \"mmd2_unbiased\")(x, y, bandwidths=bandwidths)")],
      r"^CheckFailed: mmd2_unbiased calls the course's own implementation \(invlab\.mmd\.mmd2_unbiased\)"),
+    ("02", "ex6_honest", "test_honest", "calls B.exact_match",
+     [("exact_match(y_hat, Y[rows], dim)", "B.exact_match(y_hat, Y[rows], dim=dim)"),
+      ("exact_match(x_hat, X[rows], dim)", "B.exact_match(x_hat, X[rows], dim=dim)")],
+     r"^CheckFailed: honest_scores calls the course's own implementation \(invlab\.bijections\.exact_match\)"),
+    ("03", "ex2_mmd", "test_compare", "calls invlab.mmd2 (the comparison grades it too)",
+     [("return term_xx + term_yy - 2 * k_xy.sum() / (n * m)", "return invlab.mmd2(x, y, bandwidths=bandwidths)")],
+     r"^CheckFailed: mmd2_unbiased calls the course's own implementation \(invlab\.mmd\.mmd2\); "
+     r"this exercise asks you to write it yourself, so it scores 0$"),
     # ---- lab 2, exercise 4: ActNorm
     ("02", "ex4_actnorm", "test_actnorm", "b = +mean",
      [("self.b.copy_(-mean)", "self.b.copy_(mean)")],
@@ -525,7 +638,8 @@ MISTAKES = [
      r"initialize replaced self\.b or self\.log_s by new tensors"),
     ("02", "ex4_actnorm", "test_actnorm", "statistics over the features (dim 1)",
      [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)", "mean, std = x.mean(dim=1), x.std(dim=1, correction=0)")],
-     r"norm\.forward_with_log_det\(x\) on the first batch fails \(.*\): b and log_s hold one number per feature"),
+     r"norm\.forward_with_log_det\(x\) on the first batch fails \(.*\): b and log_s hold one number per feature \(3 "
+     r"here\), but initialize computed one per row of the batch \(64\): .*not over the features \(dim 1\)"),
     ("02", "ex4_actnorm", "test_actnorm", "scale before shift",
      [("y = (x + self.b) * torch.exp(self.log_s)", "y = x * torch.exp(self.log_s) + self.b")],
      r"y = \(x \+ b\) ⊙ exp\(log_s\) on the first batch is not close .*shift first, then scale"),
@@ -546,7 +660,8 @@ MISTAKES = [
      r"log_det carries no gradient to log_s"),
     ("02", "ex4_actnorm", "test_actnorm", "initialises on every batch",
      [("        y = (x + self.b) * torch.exp(self.log_s)\n", "        self.initialize(x)\n        y = (x + self.b) * torch.exp(self.log_s)\n")],
-     r"y on a second batch is not close .*only the FIRST batch initialises"),
+     r"norm\(x2\), a second batch in training mode, changed b and log_s: your forward_with_log_det initialises on "
+     r"every call"),
     ("02", "ex4_actnorm", "test_actnorm", "x shifted in place",
      [("y = (x + self.b) * torch.exp(self.log_s)", "x += self.b.detach()\n        y = x * torch.exp(self.log_s)")],
      r"forward_with_log_det changed its input x in place"),
@@ -556,6 +671,69 @@ MISTAKES = [
     ("02", "ex4_actnorm", "test_actnorm", "inverse log-det not negated",
      [("return x, -self.log_s.sum().expand(len(y))", "return x, self.log_s.sum().expand(len(y))")],
      r"the inverse's log-det is not close .*minus the forward one"),
+    ("02", "ex4_actnorm", "test_actnorm", "copy_ without torch.no_grad",
+     [("""        with torch.no_grad():
+            mean, std = x.mean(dim=0), x.std(dim=0, correction=0)
+            self.b.copy_(-mean)
+            self.log_s.copy_(""", """        mean, std = x.mean(dim=0), x.std(dim=0, correction=0)
+        self.b.copy_(-mean)
+        self.log_s.copy_(""")],
+     r"fails \(a leaf Variable that requires grad is being used in an in-place operation\.\): initialize writes into b "
+     r"and log_s in place, and autograd forbids that"),
+    ("02", "ex4_actnorm", "test_actnorm", "a tensor assigned to the parameter",
+     [("self.b.copy_(-mean)", "self.b = -mean")],
+     r"fails \(cannot assign 'torch\.FloatTensor' as parameter 'b'.*\): initialize assigns a plain tensor to a parameter"),
+    ("02", "ex4_actnorm", "test_actnorm", "inverse returns x only",
+     [("return x, -self.log_s.sum().expand(len(y))", "return x")],
+     r"inverse_with_log_det\(y\) should return \(x, log_det\), got Tensor"),
+    ("02", "ex4_actnorm", "test_actnorm", "initialises in eval mode too",
+     [("        y = (x + self.b) * torch.exp(self.log_s)\n",
+       "        if not self.initialized:\n            self.initialize(x)\n        y = (x + self.b) * torch.exp(self.log_s)\n")],
+     r"an ActNorm in eval mode, before any training batch \(it should be the identity\) is not close .*only the first "
+     r"batch in TRAINING mode"),
+    ("02", "ex4_actnorm", "test_actnorm", "eps compared with the variance",
+     [("torch.where(std > self.eps,", "torch.where(std ** 2 > self.eps,")],
+     r"with eps=0\.01 a feature of std 0\.05 \(variance 0\.0025\) was only centred: eps is a threshold on the "
+     r"standard deviation"),
+    ("02", "ex4_actnorm", "test_actnorm", "eps hard-coded",
+     [("torch.where(std > self.eps,", "torch.where(std > 1e-6,")],
+     r"with eps=0\.01 a feature of std 0\.005 < eps was scaled: compare the std with the block's own threshold"),
+    ("02", "ex4_actnorm", "test_actnorm", "b the mean of the whole batch",
+     [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)", "mean, std = x.mean(), x.std(dim=0, correction=0)")],
+     r"b is the same number for every feature, minus the mean of the whole batch \(all features together\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det the mean of log_s",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, self.log_s.mean().expand(len(x))")],
+     r"log_det is the MEAN of log_s over the features"),
+    ("02", "ex4_actnorm", "test_actnorm", "log-det summed over the batch",
+     [("return y, self.log_s.sum().expand(len(x))", "return y, (len(x) * self.log_s.sum()).expand(len(x))")],
+     r"log_det is 64× too large \(the batch size\)"),
+    ("02", "ex4_actnorm", "test_actnorm", "x centred in place in initialize",
+     [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)",
+       "mean = x.mean(dim=0)\n            x -= mean\n            std = x.std(dim=0, correction=0)")],
+     r"forward_with_log_det changed its input x in place"),
+    ("02", "ex4_actnorm", "test_actnorm", "y scaled in place in the inverse",
+     [("x = y * torch.exp(-self.log_s) - self.b", "y *= torch.exp(-self.log_s)\n        x = y - self.b")],
+     r"inverse_with_log_det\(y\) changed its input y in place"),
+    # ---- in place on the caller's data (X_test, the lab's samples): the visible cell says so
+    ("01", "ex4_accuracy", "test_accuracy", "images centred in place",
+     [("    net.eval()\n", "    net.eval()\n    X -= X.mean()\n")],
+     r"accuracy\(net, X, y\) changed X or y in place .*\(X_test, y_test in this lab\) would be overwritten"),
+    ("01", "ex6_interpolate", "test_interpolate", "x0.unsqueeze_ in place",
+     [("net.features(x0.unsqueeze(0)), net.features(x1.unsqueeze(0))",
+       "net.features(x0.unsqueeze_(0)), net.features(x1.unsqueeze_(0))")],
+     r"interpolate\(net, x0, x1, ts\) changed x0 or x1 in place"),
+    ("02", "ex1_exact_match", "test_exact_match", "round_ on a view of pred",
+     [("p = torch.round(pred[:, :dim].detach().cpu().double())", "p = pred[:, :dim].detach().cpu().round_().double()")],
+     r"exact_match\(pred, target, dim\) changed pred or target in place \(\.round_\(\) on pred\[:, :dim\], a view"),
+    ("02", "ex6_honest", "test_honest", "X and Y centred in place",
+     [("    model.eval()\n", "    model.eval()\n    X -= X.mean(0)\n    Y -= Y.mean(0)\n")],
+     r"honest_scores\(model, X, Y, rows, dim\) changed X or Y in place"),
+    ("03", "ex2_mmd", "test_mmd", "both samples shifted in place",
+     [("    n, m = len(x), len(y)\n", "    shift = x.mean(0)\n    x -= shift\n    y -= shift\n    n, m = len(x), len(y)\n")],
+     r"mmd2_unbiased\(x, y\) changed x or y in place"),
+    ("03", "ex2_mmd", "test_compare", "both samples shifted in place (the comparison)",
+     [("    n, m = len(x), len(y)\n", "    shift = x.mean(0)\n    x -= shift\n    y -= shift\n    n, m = len(x), len(y)\n")],
+     r"mmd2_unbiased\(x, y\) changed x or y in place"),
 ]
 
 # Right answers written another way: each must pass its visible graded cell.
@@ -601,6 +779,75 @@ RIGHT = [
      [("        with torch.no_grad():\n            x -= lr * grad", "        x = (x - lr * grad).detach().requires_grad_(True)")]),
     ("03", "ex4_sampler", "test_sampler", "y times ones",
      [("y_col = torch.full((n, DIM_Y), float(y), device=dev)", "y_col = y * torch.ones(n, DIM_Y, device=dev)")]),
+    ("01", "ex1_split", "test_split", "narrow",
+     [("return x[:, : c // 2], x[:, c // 2 :]", "return x.narrow(1, 0, c // 2), x.narrow(1, c // 2, c - c // 2)")]),
+    ("01", "ex3_irevnet", "test_irevnet", "nn.Sequential called once",
+     [("self.layers = nn.ModuleList([InvertibleLayer(channels, kernel_size) for _ in range(depth)])",
+       "self.layers = nn.Sequential(*[InvertibleLayer(channels, kernel_size) for _ in range(depth)])"),
+      ("""        z = self.psi(x)
+        for layer in self.layers:
+            z = layer(z)
+        return z""", "        return self.layers(self.psi(x))")]),
+    ("01", "ex4_accuracy", "test_accuracy", "X.split and y.split, compared on the CPU",
+     [("""        for i in range(0, len(X), batch_size):
+            logits = net(X[i:i + batch_size].to(dev))
+            correct += (logits.argmax(dim=1) == y[i:i + batch_size].to(dev)).sum().item()""",
+       """        for xb, yb in zip(X.split(batch_size), y.split(batch_size)):
+            correct += int((net(xb.to(dev)).argmax(1).cpu() == yb).sum())""")]),
+    ("01", "ex5_error", "test_invertible", "torch.dist",
+     [("return (torch.linalg.vector_norm(x - x_rec) / torch.linalg.vector_norm(x)).item()",
+       "return (torch.dist(x, x_rec) / x.norm()).item()")]),
+    ("01", "ex6_interpolate", "test_interpolate", "x0[None]",
+     [("net.features(x0.unsqueeze(0)), net.features(x1.unsqueeze(0))", "net.features(x0[None]), net.features(x1[None])")]),
+    ("02", "ex1_exact_match", "test_exact_match", "eq, all and a float mean",
+     [("return (p == t).all(dim=1).double().mean().item()", "return p.eq(t).all(1).float().mean().item()")]),
+    ("02", "ex2_coupling", "test_coupling_inverse", "y.split([d1, d2])",
+     [("y1, y2 = y[:, :self.d1], y[:, self.d1:]", "y1, y2 = y.split([self.d1, self.d2], dim=1)")]),
+    ("02", "ex3_log_det", "test_log_det", "s from the raw net output and an explicit tanh",
+     [("s2, t2 = block.s_t(block.net2, x2)", "s2 = torch.tanh(block.net2(x2).chunk(2, dim=1)[0])\n    t2 = block.net2(x2).chunk(2, dim=1)[1]"),
+      ("s1, _ = block.s_t(block.net1, y1)", "s1 = torch.tanh(block.net1(y1)[:, :block.d2])")]),
+    ("02", "ex4_actnorm", "test_actnorm", "writes through .data, no torch.no_grad",
+     [("""        with torch.no_grad():
+            mean, std = x.mean(dim=0), x.std(dim=0, correction=0)
+            self.b.copy_(-mean)
+            self.log_s.copy_(""", """        mean, std = x.mean(dim=0), x.std(dim=0, correction=0)
+        self.b.data.copy_(-mean)
+        self.log_s.data.copy_(""")]),
+    ("02", "ex4_actnorm", "test_actnorm", "the variance against eps²",
+     [("torch.where(std > self.eps,", "torch.where(x.var(dim=0, correction=0) > self.eps ** 2,")]),
+    ("02", "ex6_honest", "test_honest", "rows picked once, on the CPU",
+     [("""        y_hat = model(X[rows].to(dev))
+        x_hat = model.inverse(Y[rows].to(dev))""", """        xs, ys = X[rows], Y[rows]
+        y_hat, x_hat = model(xs.to(dev)).cpu(), model.inverse(ys.to(dev)).cpu()""")]),
+    ("03", "ex2_mmd", "test_compare", "torch.cdist (the comparison)",
+     [("d = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)", "d = torch.cdist(a, b).pow(2)")]),
+    ("03", "ex3_adhoc", "test_adhoc", "torch.optim.SGD",
+     [("""    for _ in range(steps):
+        loss = ((f(x) - y) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x -= lr * grad""", """    opt = torch.optim.SGD([x], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((f(x) - y) ** 2).sum().backward()
+        opt.step()""")]),
+    ("03", "ex4_sampler", "test_sampler", "one y row expanded to n",
+     [("y_col = torch.full((n, DIM_Y), float(y), device=dev)", "y_col = torch.tensor([[float(y)]], device=dev).expand(n, DIM_Y)")]),
+    ("02", "ex4_actnorm", "test_actnorm", "add/mul, log-det by repeat, masked_fill",
+     [("y = (x + self.b) * torch.exp(self.log_s)", "y = x.add(self.b).mul(self.log_s.exp())"),
+      ("return y, self.log_s.sum().expand(len(x))", "return y, self.log_s.sum().repeat(x.shape[0])"),
+      ("self.log_s.copy_(torch.where(std > self.eps, -torch.log(std.clamp_min(self.eps)), torch.zeros_like(std)))",
+       "self.log_s.copy_((-std.clamp_min(self.eps).log()).masked_fill(std <= self.eps, 0.0))")]),
+    ("02", "ex4_actnorm", "test_actnorm", "inverse by division, log-det times ones",
+     [("x = y * torch.exp(-self.log_s) - self.b", "x = y.div(self.log_s.exp()).sub(self.b)"),
+      ("return x, -self.log_s.sum().expand(len(y))", "return x, -self.log_s.sum() * torch.ones(y.shape[0])")]),
+    ("02", "ex4_actnorm", "test_actnorm", "statistics by hand, per feature",
+     [("mean, std = x.mean(dim=0), x.std(dim=0, correction=0)",
+       "mean = x.sum(0) / len(x)\n            std = ((x - mean) ** 2).mean(0).sqrt()")]),
+    ("01", "ex4_accuracy", "test_accuracy", "each batch cloned",
+     [("logits = net(X[i:i + batch_size].to(dev))", "logits = net(X[i:i + batch_size].clone().to(dev))")]),
+    ("03", "ex2_mmd", "test_compare", "samples shifted into new tensors (the comparison)",
+     [("    n, m = len(x), len(y)\n", "    shift = x.mean(0)\n    x = x - shift\n    y = y - shift\n    n, m = len(x), len(y)\n")]),
 ]
 
 
