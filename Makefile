@@ -8,7 +8,7 @@ LAB_FLAGS ?=
 # Jupyter refuses to run as root (containers, CI) unless told; say so only when root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab lab-instructor test labs check-labs grade grade-merge bench bench-peers site clean
+.PHONY: install lab lab-instructor test labs check-labs check-solutions grade grade-merge bench bench-peers site clean
 
 # One install for every target: a venv with requirements.txt and invlab (editable).
 $(STAMP): requirements.txt pyproject.toml
@@ -46,8 +46,9 @@ lab-instructor: $(STAMP)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/course/jupyter/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 		$(JUPYTER) lab $(LAB_COMMON) --ServerApp.root_dir="$(CURDIR)/solutions" $(LAB_FLAGS)
 
-# The whole suite, offline: unit tests, every solution executed (nbval), blank labs, grading.
-# Two workers, one test module each (nbval needs a notebook's cells in one worker): every
+# The whole suite, offline: unit tests, blank labs, wrong-answer banks, every lab installed from
+# the wheel and run outside the repository, every solution through the grader, browser, site.
+# Two workers, one test module each (a module's kernel fixtures stay in one worker): every
 # model trains on one thread, so a 2-core machine runs two modules at once. PYTEST_ARGS=
 # runs it serially; PYTEST_ARGS="tests/test_grade.py" runs one file (serially).
 PYTEST_ARGS ?= -n 2 --dist loadscope
@@ -58,6 +59,12 @@ test: $(STAMP) $(SITE_STAMP)
 # Regenerate the student labs from solutions/ (nbgrader's own preprocessors).
 labs: $(STAMP)
 	$(PY) -m course.build
+
+# Each solution notebook alone, cell by cell (nbval), in this checkout: for a lab's author while
+# editing it. `make test` does not repeat it: test_install.py runs every lab (solutions pasted)
+# outside the repository and test_grade_labs.py runs every solution through the grader.
+check-solutions: $(STAMP)
+	INVLAB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest solutions $(PYTEST_ARGS)
 
 check-labs: $(STAMP)
 	$(PY) -m course.build --check

@@ -262,6 +262,9 @@ def execute_solution(path: Path) -> List[str]:
     outputs, without run residue (cell timings, widget state); returns the cells that failed."""
     from course.notebook import errors, run_notebook
     os.environ.setdefault("INVLAB_OFFLINE", "1")
+    # The kernel inherits the environment: with MPLBACKEND=Agg (the suite's, CI's) plt.show()
+    # draws nothing inline and the saved solution would hold no figure for the site to show.
+    os.environ.pop("MPLBACKEND", None)
     nb = run_notebook(path, allow_errors=True)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:

@@ -22,7 +22,7 @@ from typing import Dict, Iterable, Optional, Set, Tuple
 import nbformat
 
 from course.notebook import meta
-from course.referee import strip_markers
+from course.referee import MARK, strip_markers
 
 __all__ = ["HIDDEN_BEGIN", "HIDDEN_END", "strip_hidden", "hidden_lines", "sanitize",
            "failure_message", "render_html"]
@@ -62,7 +62,8 @@ def _leaks(text: str, hidden: Set[str]) -> bool:
 
 
 def sanitize(nb: nbformat.NotebookNode, hidden: Set[str]) -> nbformat.NotebookNode:
-    """A copy of ``nb`` without hidden tests: in sources, tracebacks and widget state."""
+    """A copy of ``nb`` without hidden tests: in sources, tracebacks and widget state; without
+    the referee's lines (:data:`course.referee.MARK`) in sources and in traceback context."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -71,6 +72,7 @@ def sanitize(nb: nbformat.NotebookNode, hidden: Set[str]) -> nbformat.NotebookNo
             if out.get("output_type") == "error":
                 frames = []
                 for fr in out.get("traceback", []):
+                    fr = "\n".join(ln for ln in fr.split("\n") if MARK not in _ANSI.sub("", ln))
                     frames.append("(a frame of this cell's hidden tests: code not shown)"
                                   if _leaks(fr, hidden) else fr)
                 out["traceback"] = frames

@@ -32,6 +32,18 @@ def test_a_traceback_frame_showing_a_hidden_line_is_replaced_and_the_message_kep
     assert feedback.failure_message(nb.cells[0]) == "CheckFailed: the hidden case fails"
 
 
+def test_the_referees_line_is_cut_from_a_tracebacks_context():
+    """IPython shows the lines around the failing one; the grader's first line of a graded cell
+    (a student's failing call on line 1) must not appear there."""
+    frame = ("\x1b[0;32m      1\x1b[0m __import__(\"sys\").audit(\"invlab.cell\", \"start\", \"test_x\")  "
+             + referee.MARK + "\n\x1b[0;32m----> 2\x1b[0m net = IRevNet()\n\x1b[0;32m      3\x1b[0m check(net)")
+    err = nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[frame])
+    nb = build.new_notebook([_graded(SOURCE, [err])])
+    shown = feedback.sanitize(nb, feedback.hidden_lines(nb)).cells[0].outputs[0]["traceback"][0]
+    assert "invlab referee" not in shown and "audit" not in shown
+    assert "net = IRevNet()" in shown and "check(net)" in shown
+
+
 def test_page_is_offline_with_math_and_the_score_banner():
     md = build.markdown("A flow: $\\log p(x) = \\log p(z) + \\log|\\det J|$ and ![logo](https://example.org/x.png)")
     nb = build.new_notebook([md, _graded(SOURCE)])
