@@ -36,7 +36,9 @@ def _class_of(lab: str) -> dict:
     return {"right": solution, "first_only": first_only}
 
 
-def _grade(lab: str, tmp_path_factory):
+@pytest.fixture(scope="module", params=LABS)
+def graded(request, tmp_path_factory):
+    lab = request.param
     tmp = tmp_path_factory.mktemp(lab)
     subs = tmp / "subs"
     subs.mkdir()
@@ -49,59 +51,44 @@ def _grade(lab: str, tmp_path_factory):
     return lab, out, rows
 
 
-class _Lab:
-    """The checks of one lab. One class per lab (``TestLab01`` … below) rather than one
-    module-scoped fixture over the seven: pytest-xdist's ``--dist loadscope`` keeps a scope on one
-    worker, so per-lab classes let both workers grade labs (a module would keep all seven, about
-    11 of the suite's minutes, on one)."""
-    lab = ""
-
-    @pytest.fixture(scope="class")
-    def graded(self, request, tmp_path_factory):
-        return _grade(request.cls.lab, tmp_path_factory)
-
-    def test_scores_right_and_first_exercise_and_restores_edited_tests(self, graded):
-        lab, out, rows = graded
-        points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
-        total = sum(points.values())
-        first_test = next(iter(points))
-        assert set(rows) == {"right", "first_only"}
-        for name, row in rows.items():
-            assert row["status"] == "graded" and row["tampered"] == "" and float(row["max"]) == total, (name, row)
-        assert float(rows["right"]["total"]) == total, rows["right"]
-        assert float(rows["first_only"][first_test]) == points[first_test], rows["first_only"]
-        assert float(rows["first_only"]["total"]) == points[first_test], \
-            ("only the first exercise's points: the edited graded cells must be restored from the master", rows["first_only"])
+def test_scores_right_and_first_exercise_and_restores_edited_tests(graded):
+    lab, out, rows = graded
+    points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
+    total = sum(points.values())
+    first_test = next(iter(points))
+    assert set(rows) == {"right", "first_only"}
+    for name, row in rows.items():
+        assert row["status"] == "graded" and row["tampered"] == "" and float(row["max"]) == total, (name, row)
+    assert float(rows["right"]["total"]) == total, rows["right"]
+    assert float(rows["first_only"][first_test]) == points[first_test], rows["first_only"]
+    assert float(rows["first_only"]["total"]) == points[first_test], \
+        ("only the first exercise's points: the edited graded cells must be restored from the master", rows["first_only"])
 
 
-    def test_nothing_handed_back_shows_a_hidden_test(self, graded):
-        lab, out, _ = graded
-        master = nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4)
-        released = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
-        hidden = feedback.hidden_lines(master, [c.source for c in released.cells])
-        files = [out, *sorted((out.parent / "feedback").glob("*"))]
-        assert len(files) == 3
-        for path in files:
-            text = html.unescape(path.read_text())
-            leaked = [h for h in hidden if len(h) >= 10 and h in text]
-            assert not leaked, f"{path.name} shows hidden tests: {leaked[:3]}"
+def test_nothing_handed_back_shows_a_hidden_test(graded):
+    lab, out, _ = graded
+    master = nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4)
+    released = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
+    hidden = feedback.hidden_lines(master, [c.source for c in released.cells])
+    files = [out, *sorted((out.parent / "feedback").glob("*"))]
+    assert len(files) == 3
+    for path in files:
+        text = html.unescape(path.read_text())
+        leaked = [h for h in hidden if len(h) >= 10 and h in text]
+        assert not leaked, f"{path.name} shows hidden tests: {leaked[:3]}"
 
 
-    def test_feedback_is_offline_with_scores_and_messages_on_top(self, graded):
-        lab, out, rows = graded
-        page = (out.parent / "feedback" / "first_only.html").read_text()
-        assert "<script" not in page.lower()
-        assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
-        assert "$$" not in page and "invlab referee" not in page    # math as MathML; no grader lines
-        points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
-        first_exercise = next(iter(points))
-        blank = next(g for g in points if g != first_exercise and float(rows["first_only"][g]) == 0)
-        banner = page.index(f'id="grade-{blank}"')
-        assert "0 / " in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 800]
-        if lab.startswith("01"):   # a widget falls back to its static figure
-            right = (out.parent / "feedback" / "right.html").read_text()
-            assert "widget-view+json" not in right and "data:image/png;base64" in right[right.index("image_slider"):][:200_000]
-
-
-for _name in LABS:
-    globals()[f"TestLab{_name[:2]}"] = type(f"TestLab{_name[:2]}", (_Lab,), {"lab": _name})
+def test_feedback_is_offline_with_scores_and_messages_on_top(graded):
+    lab, out, rows = graded
+    page = (out.parent / "feedback" / "first_only.html").read_text()
+    assert "<script" not in page.lower()
+    assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
+    assert "$$" not in page and "invlab referee" not in page    # math as MathML; no grader lines
+    points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
+    first_exercise = next(iter(points))
+    blank = next(g for g in points if g != first_exercise and float(rows["first_only"][g]) == 0)
+    banner = page.index(f'id="grade-{blank}"')
+    assert "0 / " in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 800]
+    if lab.startswith("01"):   # a widget falls back to its static figure
+        right = (out.parent / "feedback" / "right.html").read_text()
+        assert "widget-view+json" not in right and "data:image/png;base64" in right[right.index("image_slider"):][:200_000]
