@@ -225,7 +225,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(1)
     work = Path(tempfile.mkdtemp(prefix="invlab-mut-"))
-    for part in ("invlab", "tests", "pyproject.toml"):
+    for part in ("invlab", "course", "tests", "pyproject.toml"):   # tests/conftest.py imports course/
         src = ROOT / part
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / part)
     for cache in work.rglob("__pycache__"):
