@@ -123,6 +123,7 @@ def prepare(master_path: Path, workdir: Path, timeout: float, memory_mb: int, de
         "c = get_config()\n"
         f"c.ExecutePreprocessor.timeout = {int(timeout)}\n"
         "c.ExecutePreprocessor.interrupt_on_timeout = True\n"
+        "c.ExecutePreprocessor.shutdown_kernel = 'immediate'\n"   # killed, not asked: no atexit of the student's runs
         f"c.ExecutePreprocessor.kernel_name = {sandbox.KERNEL_NAME!r}\n"
         "c.KernelManager.transport = 'ipc'\n"       # Unix sockets: the kernel has no network at all
         "c.Execute.execute_retries = 0\n")
@@ -215,7 +216,7 @@ def run(job: Job) -> None:
     t0 = time.time()
     try:
         proc = run_nbgrader(course, "autograde", m.name, "--student", res.student, "--force",
-                            extra_env=env, timeout=m.timeout * max(1, len(job.nb.cells)) + 120)
+                            extra_env=env, timeout=m.timeout * max(1, len(job.nb.cells)) + 120, warm=True)
         job.log = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
         res.status, res.timed_out, job.done = "timed_out", True, True

@@ -83,3 +83,22 @@ def test_solution_metadata(solution):
 def test_solution_cell_helper_demands_a_region():
     with pytest.raises(ValueError, match="no '# BEGIN SOLUTION' region"):
         build.solution("x = 1", "ex")
+
+
+def test_nbgrader_in_a_fork_answers_as_a_fresh_process_and_dies_on_its_timeout(tmp_path):
+    """run_nbgrader forks an nbgrader already imported (warm) instead of starting Python
+    afresh: the same output and exit status, in success and in failure, and a run past its
+    timeout is killed with its process group."""
+    import subprocess
+    import time
+    for args in (("--version",), ("autograde", "no_such_lab", "--student", "x")):
+        cold = build.run_nbgrader(tmp_path, *args, warm=False, timeout=120)
+        warm = build.run_nbgrader(tmp_path, *args, warm=True, timeout=120)
+        assert warm.returncode == cold.returncode, (args, warm, cold)
+        assert warm.stdout == cold.stdout, args
+        assert ("no_such_lab" in warm.stderr) == ("no_such_lab" in cold.stderr), (warm.stderr, cold.stderr)
+    assert cold.returncode != 0
+    t0 = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        build.run_nbgrader(tmp_path, "--version", warm=True, timeout=0)
+    assert time.monotonic() - t0 < 30 and not build._LIVE
