@@ -15,11 +15,15 @@ from course import build, feedback, grade
 from course.notebook import graded_ids, meta
 
 LABS = [p.stem for p in build.lab_notebooks(build.SOLUTIONS)]
+# The first-exercise student tests the grader's points, blanks and restoring, which are the
+# same for every lab: three cheap labs show it (each student runs the whole notebook; in
+# labs 2, 4, 5 and 6 the second student cost 40-90 s). Every lab's solution is graded.
+FIRST_ONLY = {"01_irevnet", "03_inverse_problems", "07_reversible"}
 
 
 def _class_of(lab: str) -> dict:
-    """Two students per lab (each runs the whole notebook, so the class is kept small): the
-    solution, and a student who did only the first exercise AND "fixed" every graded cell to
+    """The solution, and in the FIRST_ONLY labs (each student runs the whole notebook, so the
+    class is kept small) a student who did only the first exercise AND "fixed" every graded cell to
     pass. The second one shows three things at once: the first exercise earns exactly its
     points, the blank exercises earn nothing, and edited graded cells are restored from the
     master (unrestored, they would all pass). A blank lab scoring 0 is tests/test_labs.py's
@@ -33,7 +37,7 @@ def _class_of(lab: str) -> dict:
             cell.source = sol[first_ex]
         elif meta(cell).get("grade"):
             cell.source = "checks.passed('everything')"
-    return {"right": solution, "first_only": first_only}
+    return {"right": solution, "first_only": first_only} if lab in FIRST_ONLY else {"right": solution}
 
 
 @pytest.fixture(scope="module", params=LABS)
@@ -56,10 +60,12 @@ def test_scores_right_and_first_exercise_and_restores_edited_tests(graded):
     points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
     total = sum(points.values())
     first_test = next(iter(points))
-    assert set(rows) == {"right", "first_only"}
+    assert set(rows) == ({"right", "first_only"} if lab in FIRST_ONLY else {"right"})
     for name, row in rows.items():
         assert row["status"] == "graded" and row["tampered"] == "" and float(row["max"]) == total, (name, row)
     assert float(rows["right"]["total"]) == total, rows["right"]
+    if lab not in FIRST_ONLY:
+        return
     assert float(rows["first_only"][first_test]) == points[first_test], rows["first_only"]
     assert float(rows["first_only"]["total"]) == points[first_test], \
         ("only the first exercise's points: the edited graded cells must be restored from the master", rows["first_only"])
@@ -71,7 +77,7 @@ def test_nothing_handed_back_shows_a_hidden_test(graded):
     released = nbformat.read(build.find_lab(lab, build.LABS), as_version=4)
     hidden = feedback.hidden_lines(master, [c.source for c in released.cells])
     files = [out, *sorted((out.parent / "feedback").glob("*"))]
-    assert len(files) == 3
+    assert len(files) == 1 + len(_class_of(lab))
     for path in files:
         text = html.unescape(path.read_text())
         leaked = [h for h in hidden if len(h) >= 10 and h in text]
