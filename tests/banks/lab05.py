@@ -1,18 +1,16 @@
-"""Lab 5 wrong-answer bank: typical mistakes pasted into the student lab fail its graded cells
-with the intended message, and correct answers written another way pass.
+"""Lab 5 (invertible ResNets): its wrong-answer bank (format: tests/banks/__init__.py).
 
-One kernel runs the lab's setup cell once; then, for every entry, the exercise cell with the
-entry in place of ``raise NotImplementedError()`` and the exercise's graded cell. A call to
+Each entry is a body a student writes in place of ``raise NotImplementedError()``; a call to
 the course's own implementation fails with the grader's own words (:func:`invlab.answers.message`).
 """
 import textwrap
 
-import pytest
-
 from invlab import answers
-from course.notebook import ROOT, KernelSession, error_line, lab_cells, meta, with_body
 
-LAB = ROOT / "labs" / "05_iresnet.ipynb"
+from . import Case, fill
+
+LAB = "05"
+PREFIX = ["setup"]
 
 _LOOP = """with torch.no_grad():
     x = {x0}
@@ -310,63 +308,7 @@ CORRECT = {
     ],
 }
 
-
-@pytest.fixture(scope="module")
-def kernel():
-    by_id = lab_cells(LAB)
-    with KernelSession(timeout=300) as k:
-        def run(source):
-            """None when the cell runs cleanly, else its error as "ename: evalue" — the message only,
-            not the cell's source (which holds every message text and would match any of them)."""
-            return error_line(k.run(source))
-        assert run(by_id["setup"].source) is None
-        yield run, by_id
-
-
-CASES = [(ex, body, msg) for ex, (_, mistakes) in BANK.items() for body, msg in mistakes]
-GOOD = [(ex, body) for ex, bodies in CORRECT.items() for body in bodies]
-
-
-def test_every_exercise_has_mistakes_and_correct_variants():
-    exercises = [gid for gid, c in lab_cells(LAB).items() if meta(c).get("solution")]
-    assert sorted(exercises) == sorted(BANK) == sorted(CORRECT)
-    assert all(len(m) >= 3 for _, m in BANK.values())
-    assert all(len(v) >= 3 for v in CORRECT.values())
-    for ex, (_, mistakes) in BANK.items():      # each exercise shows a call to invlab's own version
-        assert any("calls the course's own implementation" in msg for _, msg in mistakes), ex
-
-
-@pytest.mark.parametrize("exercise, body, message", CASES,
-                         ids=[f"{ex}-{i}" for ex, (_, m) in BANK.items() for i in range(len(m))])
-def test_wrong_answer_fails_with_its_message(kernel, exercise, body, message):
-    run, by_id = kernel
-    graded_id = BANK[exercise][0]
-    assert run(with_body(by_id[exercise].source, body)) is None, \
-        "the wrong answer must at least define the function"
-    err = run(by_id[graded_id].source)
-    assert err is not None, f"{graded_id} passed a wrong answer:\n{body}"
-    assert message in err, f"{graded_id} failed, but not with {message!r}:\n{err}"
-
-
-@pytest.mark.parametrize("exercise, body", GOOD,
-                         ids=[f"{ex}-ok{i}" for ex, bodies in CORRECT.items() for i in range(len(bodies))])
-def test_correct_variant_passes(kernel, exercise, body):
-    """In the student's graded cell and in the solution's, whose hidden tests the grader runs."""
-    run, by_id = kernel
-    assert run(with_body(by_id[exercise].source, body)) is None
-    graded_id = BANK[exercise][0]
-    err = run(by_id[graded_id].source)
-    assert err is None, f"{graded_id} refused a correct answer:\n{body}\n{err}"
-    err = run(lab_cells(ROOT / "solutions" / "05_iresnet.ipynb")[graded_id].source)
-    assert err is None, f"the hidden tests of {graded_id} refused a correct answer:\n{body}\n{err}"
-
-
-@pytest.mark.parametrize("exercise", list(BANK))
-def test_solution_passes_its_graded_cell(kernel, exercise):
-    """The bank's harness itself: the reference solution passes (so failures above are the mistakes')."""
-    import json
-    run, by_id = kernel
-    sol = lab_cells(ROOT / "solutions" / "05_iresnet.ipynb")
-    assert run(sol[exercise].source) is None
-    graded = sol[BANK[exercise][0]].source
-    assert run(graded) is None, json.dumps(graded[:200])
+CASES = ([Case(LAB, ex, test, str(i), fill(LAB, ex, body), msg)
+          for ex, (test, mistakes) in BANK.items() for i, (body, msg) in enumerate(mistakes)]
+         + [Case(LAB, ex, BANK[ex][0], f"ok{i}", fill(LAB, ex, body), None)
+            for ex, bodies in CORRECT.items() for i, body in enumerate(bodies)])

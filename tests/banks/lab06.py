@@ -1,19 +1,14 @@
-"""Lab 6 wrong-answer bank: typical mistakes, pasted into the student lab, must fail the
-visible graded cell with the message meant for them (and the reference answer must pass).
+"""Lab 6 (pseudo-invertible networks): its wrong-answer bank (format: tests/banks/__init__.py).
 
-One kernel runs the lab's setup cells once, then, per exercise, each answer followed by
-the exercise's graded cell. Exercises that build on earlier ones get the reference
-answers of the earlier ones (from the solution notebook) first.
+Each entry is a named body a student writes in place of ``raise NotImplementedError()``.
+What the later cells do with the student's omega (the vmapped sweep) is tests/test_lab06_sweep.py.
 """
 import textwrap
 
-import pytest
+from . import Case, fill
 
-from course.notebook import ROOT, KernelSession, errors, lab_cells, meta, with_body
-
-LAB = ROOT / "labs" / "06_pseudo_invertible.ipynb"
-SOLUTION = ROOT / "solutions" / "06_pseudo_invertible.ipynb"
-SETUP_CELLS = ["setup", "data", "nets"]
+LAB = "06"
+PREFIX = ["setup", "data", "nets"]
 
 OWN_OMEGA = ("omega calls the course's own implementation (invlab.cycle.omega); this exercise asks you "
              "to write it yourself, so it scores 0")
@@ -274,122 +269,8 @@ REPORT_RIGHT = {
 EXERCISES = [("ex1_omega", "test_omega", OMEGA_BANK), ("ex2_train_step", "test_train_step", STEP_BANK),
              ("ex3_cycle_report", "test_cycle_report", REPORT_BANK)]
 RIGHT = {"ex1_omega": OMEGA_RIGHT, "ex2_train_step": STEP_RIGHT, "ex3_cycle_report": REPORT_RIGHT}
-# the sweep of section 8 runs the student's omega under torch.func.vmap(grad(...)): a right omega must train it
-SWEEP_PROBE = """
-_probe = train_sweep([0.0, 1.0], seeds=[0, 1], x=x_nf, y=y_nf, steps=3, warm=1, desc="probe")
-assert all(bool(torch.isfinite(v).all()) for v in _probe["theta"].values())
-"""
-# right for the graded cell, but it asks a tensor for True/False, which vmap cannot answer for all pairs at once
-OMEGA_BRANCHES = """
-err_y = (y - f(g(y))).pow(2).sum(1)
-err_x = (x - g(f(x))).pow(2).sum(1)
-if err_y.max() == 0 and err_x.max() == 0:
-    return torch.zeros(())
-return mu * err_y.mean() + lam * err_x.mean()
-"""
-SWEEP_CELLS = ["train", "functional", "sweep"]   # what the probe needs defined (train_sweep and its helpers)
-# an omega its own cell refuses, run on into the later cells anyway: they name the real mistake, not a symptom
-CROSS = {"float32 omega, in train_step's cell": ("returns float32 (.float())", "test_train_step",
-                                                 "this check trains in float64, but your omega returns a torch.float32"),
-         "in-place omega, in train_step's cell": ("updates y and x in place (-=)", "test_train_step",
-                                                  "backward() needs a tensor that was changed in place"),
-         "in-place omega, in the vmap sweep": ("updates y and x in place (-=)", "sweep",
-                                               "your omega changes a tensor in place")}
 
-
-@pytest.fixture(scope="module")
-def outcomes():
-    """{(exercise, answer): (ename, evalue) of the graded cell, or None when it passed}."""
-    lab = {gid: c.source for gid, c in lab_cells(LAB).items()}
-    sol = {gid: c.source for gid, c in lab_cells(SOLUTION).items()}
-    results = {}
-    with KernelSession(timeout=300) as k:
-        def run(source):
-            errs = errors(k.run(source))
-            return (errs[0].ename, errs[0].evalue) if errs else None
-
-        for gid in SETUP_CELLS:
-            assert run(lab[gid]) is None, f"lab cell {gid!r} failed"
-        for exercise, test, bank in EXERCISES:
-            for name, (body, _) in bank.items():
-                defined = run(with_body(lab[exercise], body))
-                assert defined is None, f"{exercise}: the wrong answer {name!r} does not even define: {defined}"
-                results[(exercise, name)] = run(lab[test])
-            for name, body in RIGHT[exercise].items():
-                defined = run(with_body(lab[exercise], body))
-                assert defined is None, f"{exercise}: the right answer {name!r} does not even define: {defined}"
-                results[(exercise, "right: " + name)] = run(lab[test])
-            assert run(sol[exercise]) is None
-            results[(exercise, "reference answer")] = run(lab[test])
-        # each right omega also trains the vmap sweep of section 8 (with the solution's other answers)
-        for gid in ["ex2_train_step", "ex3_cycle_report"]:
-            assert run(sol[gid]) is None
-        for name, body in {**OMEGA_RIGHT, "reference answer": None, "branches on tensor values": OMEGA_BRANCHES}.items():
-            assert run(sol["ex1_omega"] if body is None else with_body(lab["ex1_omega"], body)) is None
-            results[("sweep", name)] = run(_definitions_only(sol) + SWEEP_PROBE)
-        results[("ex1_omega", "right: branches on tensor values")] = run(lab["test_omega"])
-        for name, (wrong, cell, _) in CROSS.items():
-            assert run(with_body(lab["ex1_omega"], OMEGA_BANK[wrong][0])) is None
-            results[("cross", name)] = run(lab[cell] if cell != "sweep" else _definitions_only(sol) + SWEEP_PROBE)
-    return results
-
-
-def _definitions_only(sol):
-    """The functions of the cells the sweep needs (train_sweep, pair_from, ...), without their training runs."""
-    import ast
-
-    def upper(t):
-        return (isinstance(t, ast.Name) and t.id.isupper()) or (isinstance(t, ast.Tuple) and all(map(upper, t.elts)))
-    out = []
-    for gid in SWEEP_CELLS:
-        tree = ast.parse(sol[gid])
-        keep = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.Import, ast.ImportFrom))
-                or (isinstance(n, ast.Assign) and all(map(upper, n.targets)))]
-        out.append(ast.unparse(ast.Module(body=keep, type_ignores=[])))
-    return "\n".join(out) + "\n"
-
-
-@pytest.mark.parametrize("exercise", [e for e, _, _ in EXERCISES])
-def test_reference_answer_passes(outcomes, exercise):
-    assert outcomes[(exercise, "reference answer")] is None, outcomes[(exercise, "reference answer")]
-
-
-@pytest.mark.parametrize("exercise, name, expected",
-                         [(e, n, msg) for e, _, bank in EXERCISES for n, (_, msg) in bank.items()],
-                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
-def test_wrong_answer_fails_with_its_message(outcomes, exercise, name, expected):
-    got = outcomes[(exercise, name)]
-    assert got is not None, f"{exercise}: the graded cell passes the wrong answer {name!r}"
-    ename, evalue = got
-    assert ename == "CheckFailed", f"{exercise} / {name}: the graded cell crashed with {ename}: {evalue}"
-    assert expected in evalue, f"{exercise} / {name}: expected a message with {expected!r}, got: {evalue}"
-
-
-@pytest.mark.parametrize("exercise, name", [(e, n) for e, bank in RIGHT.items() for n in bank],
-                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
-def test_right_answer_in_another_form_passes(outcomes, exercise, name):
-    assert outcomes[(exercise, "right: " + name)] is None, outcomes[(exercise, "right: " + name)]
-
-
-@pytest.mark.parametrize("name", [*OMEGA_RIGHT, "reference answer"])
-def test_a_right_omega_trains_the_vmap_sweep(outcomes, name):
-    assert outcomes[("sweep", name)] is None, outcomes[("sweep", name)]
-
-
-def test_an_omega_that_branches_on_tensors_passes_its_cell_but_the_sweep_says_why_not(outcomes):
-    assert outcomes[("ex1_omega", "right: branches on tensor values")] is None
-    ename, evalue = outcomes[("sweep", "branches on tensor values")]
-    assert ename == "CheckFailed" and evalue.startswith("train_sweep fails (") and \
-        "it may not ask a tensor for True/False (if ...:)" in evalue, evalue
-
-
-@pytest.mark.parametrize("name", list(CROSS))
-def test_a_refused_omega_is_named_by_the_later_cells_too(outcomes, name):
-    got = outcomes[("cross", name)]
-    assert got is not None and got[0] == "CheckFailed" and CROSS[name][2] in got[1], got
-
-
-def test_bank_covers_every_exercise():
-    exercises = {gid for gid, c in lab_cells(LAB).items() if meta(c).get("solution")}
-    assert exercises == {e for e, _, _ in EXERCISES}
-    assert all(len(bank) >= 3 for _, _, bank in EXERCISES)
+CASES = ([Case(LAB, ex, test, name, fill(LAB, ex, body), msg)
+          for ex, test, bank in EXERCISES for name, (body, msg) in bank.items()]
+         + [Case(LAB, ex, test, name, fill(LAB, ex, body), None)
+            for ex, test, _ in EXERCISES for name, body in RIGHT[ex].items()])
