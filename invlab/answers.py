@@ -40,6 +40,7 @@ REFERENCES: Dict[str, Dict[str, object]] = {
         "ex1_split": ["invlab.revnet.split_channels", "invlab.revnet.merge_channels"],
         "ex2_layer": ["invlab.revnet.RevBlock", "invlab.coupling.AdditiveCoupling"],
         "ex3_irevnet": ["invlab.revnet.IRevNet", "invlab.revnet.RevBlock"],
+        "ex4_accuracy": ["invlab.train.accuracy"],
         "ex5_error": ["invlab.base.relative_error", "invlab.base.is_invertible"],
     },
     "02": {

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .base import InvertibleModule, SequenceINN
+from .coupling import realnvp  # the RealNVP stack lives with the couplings (labs 2-5 use it)
 from .train import fit as train_fit
 from .validate import (caller_name, check_bool, check_callable, check_float, check_int, check_module,
                        check_tensor, fail_type, fail_value)
@@ -278,55 +279,6 @@ def bits_per_dim(nll, dim: int, bin_width: float = 1.0) -> torch.Tensor:
     dim = check_int("bits_per_dim", "dim", dim, min=1)
     bin_width = check_float("bits_per_dim", "bin_width", bin_width, min=0, min_open=True)
     return (nll.mean() - dim * math.log(bin_width)) / (dim * math.log(2))
-
-
-def realnvp(dim: int, blocks: int = 6, hidden: int = 64, depth: int = 2,
-            clamp: Optional[float] = 2.0, seed: int = 0, actnorm: bool = True,
-            permute: Optional[bool] = None) -> SequenceINN:
-    r"""A RealNVP stack for ``(B, dim)`` data: ``blocks`` × [ActNorm, AffineCoupling, Permutation].
-
-    Each :class:`~invlab.coupling.AffineCoupling` transforms both halves (two half-steps)
-    with MLP subnetworks (``hidden`` units, ``depth`` hidden layers, zero last layer: the
-    stack starts as the identity up to ActNorm), so the log-det is a sum of the ``s``
-    outputs: O(D) instead of O(D³). Permutations are fixed random (seeded).
-
-    ``permute=None`` permutes only when ``dim > 2``: in 2-D a permutation is the identity
-    or a swap, and after a swap the next block's first half-step changes the coordinate the
-    last half-step just changed, from the same input — two affine maps that merge into
-    one, a half-step wasted (measured on lab 4's 2-D densities, five seeds: moons
-    1.070 → 1.060 nats without permutations; benchmarks/results/issue26). ``actnorm=False``
-    leaves out ActNorm, which slows the 2-D toys' optimisation (1.117 → 1.070 on moons)
-    but helps the 8×8 digits (2.199 → 2.177 bits/dim).
-
-    >>> flow = realnvp(2, blocks=2, hidden=8)
-    >>> len(flow), len(realnvp(4, blocks=2, hidden=8))
-    (4, 6)
-    """
-    from .coupling import ActNorm, AffineCoupling, Permutation, mlp
-    dim = check_int("realnvp", "dim", dim, min=2)
-    blocks = check_int("realnvp", "blocks", blocks, min=1)
-    hidden = check_int("realnvp", "hidden", hidden, min=1)
-    depth = check_int("realnvp", "depth", depth, min=1)
-    seed = check_int("realnvp", "seed", seed, min=0)
-    actnorm = check_bool("realnvp", "actnorm", actnorm)
-    permute = dim > 2 if permute is None else check_bool("realnvp", "permute", permute)
-
-    def subnet(c_in, c_out):
-        return mlp(c_in, c_out, hidden=hidden, depth=depth)
-
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        layers = []
-        for k in range(blocks):
-            if actnorm:
-                layers.append(ActNorm(dim))
-            layers.append(AffineCoupling(dim, subnet, clamp=clamp))
-            if permute:
-                layers.append(Permutation(dim, seed=seed + k))
-    finally:
-        torch.random.set_rng_state(state)
-    return SequenceINN(*layers)
 
 
 def fit(flow: Flow, x_train: torch.Tensor, x_val: Optional[torch.Tensor] = None, *,

@@ -1,16 +1,17 @@
-"""Figures the labs share: image grids, psi's channels, interpolation strips."""
+"""Figures the labs share: image grids, psi's channels, interpolation strips, 2-D densities
+and tiles of 8×8 digits (labs 4 and 5)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import matplotlib.pyplot as plt
 import torch
 
 from .squeeze import psi
-from .validate import check_float, check_int, check_tensor, fail_type, fail_value
+from .validate import check_callable, check_float, check_int, check_tensor, fail_type, fail_value
 
 __all__ = ["show_images", "show_psi_channels", "show_strip", "grouped_bars", "check_images", "check_labels",
-           "as_image"]
+           "as_image", "density_on_grid", "show_density", "digit_tiles", "show_digits"]
 
 
 def check_images(fn: str, images) -> torch.Tensor:
@@ -145,3 +146,72 @@ def grouped_bars(groups: Sequence[str], series: dict, ylabel: str = "", title: s
     return ax
 
 
+
+
+def density_on_grid(log_prob: Callable, extent: Sequence[float], n: Union[int, Sequence[int]] = 201,
+                    device=None) -> torch.Tensor:
+    r"""The density :math:`p(x) = \exp \log p(x)` of a 2-D model on a regular grid.
+
+    ``extent = (x0, x1, y0, y1)``; ``n`` points per axis (or ``(nx, ny)``). ``log_prob`` maps
+    ``(B, 2)`` points (on ``device``) to ``(B,)`` log-densities; it runs without gradients.
+    Returns a ``(ny, nx)`` CPU tensor whose row ``i`` is ``y = y_i`` (for :func:`show_density`).
+
+    >>> import math
+    >>> d = density_on_grid(lambda x: -0.5 * (x ** 2).sum(1) - math.log(2 * math.pi), (-5, 5, -5, 5), 101)
+    >>> d.shape, round(float(d.sum() * 0.1 ** 2), 3)
+    (torch.Size([101, 101]), 1.0)
+    """
+    fn = "density_on_grid"
+    check_callable(fn, "log_prob", log_prob, "a function log_prob(x) -> (B,) log-densities")
+    if not (isinstance(extent, (tuple, list)) and len(extent) == 4):
+        fail_value(fn, "extent", extent, "(x0, x1, y0, y1)")
+    x0, x1, y0, y1 = (check_float(fn, "extent", e) for e in extent)
+    nx, ny = (n, n) if isinstance(n, int) else tuple(n)
+    nx, ny = check_int(fn, "n", nx, min=2), check_int(fn, "n", ny, min=2)
+    gx, gy = torch.meshgrid(torch.linspace(x0, x1, nx), torch.linspace(y0, y1, ny), indexing="xy")
+    points = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    with torch.no_grad():
+        return log_prob(points.to(device) if device is not None else points).exp().reshape(ny, nx).cpu()
+
+
+def show_density(ax, density: torch.Tensor, extent: Sequence[float], title: Optional[str] = None, **kwargs):
+    """Draw a :func:`density_on_grid` on ``ax`` (``origin="lower"``, viridis); returns the image."""
+    check_tensor("show_density", "density", density, dim=2)
+    image = ax.imshow(density.detach().cpu().numpy(), origin="lower", extent=tuple(extent), **{"cmap": "viridis", **kwargs})
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def digit_tiles(images: torch.Tensor, ncols: int, frame: int = 1) -> torch.Tensor:
+    """``(N, H, W)`` images (or ``(N, H·W)`` with H = W) as one ``(rows·(H+2f), ncols·(W+2f))``
+    tensor, each image in a blank frame of ``frame`` pixels, rows filled left to right.
+
+    >>> digit_tiles(torch.ones(6, 8, 8), ncols=3).shape
+    torch.Size([20, 30])
+    """
+    fn = "digit_tiles"
+    check_tensor(fn, "images", images, dim=(2, 3))
+    ncols, frame = check_int(fn, "ncols", ncols, min=1), check_int(fn, "frame", frame, min=0)
+    imgs = images.detach().cpu().float()
+    if imgs.dim() == 2:
+        side = int(round(imgs.shape[1] ** 0.5))
+        if side * side != imgs.shape[1]:
+            fail_value(fn, "images", images, "(N, H, W) images or (N, H·W) rows of square images")
+        imgs = imgs.reshape(-1, side, side)
+    n, h, w = imgs.shape
+    rows = (n + ncols - 1) // ncols
+    imgs = torch.cat([imgs, imgs.new_zeros(rows * ncols - n, h, w)])
+    padded = torch.nn.functional.pad(imgs, (frame, frame, frame, frame))
+    H, W = h + 2 * frame, w + 2 * frame
+    return padded.reshape(rows, ncols, H, W).permute(0, 2, 1, 3).reshape(rows * H, ncols * W)
+
+
+def show_digits(ax, images: torch.Tensor, ncols: int, levels: int = 17, title: Optional[str] = None):
+    """The grey levels ``0 .. levels-1`` of 8×8 digits as :func:`digit_tiles` on ``ax`` (ink dark)."""
+    levels = check_int("show_digits", "levels", levels, min=2)
+    ax.imshow(digit_tiles(images, ncols).numpy(), cmap="gray_r", vmin=0, vmax=levels - 1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -67,3 +67,23 @@ def test_strip_and_slider_titles():
         plots.show_strip(torch.rand(3, 1, 4, 4), [0.0, 0.5, 1.0], title=3)
     widgets.image_slider(torch.rand(2, 1, 4, 4), [0.0, 1.0], title="slider path")
     plt.close("all")
+
+
+def test_density_on_grid_puts_row_i_at_y_i_and_digit_tiles_keep_every_image_in_its_frame():
+    d = plots.density_on_grid(lambda x: -(x[:, 1] - 1.0) ** 2 * 50 - x[:, 0] * 0, (-2, 2, -2, 2), (5, 9))
+    assert d.shape == (9, 5) and int(d[:, 2].argmax()) == 6            # y = linspace(-2, 2, 9)[6] = 1
+    imgs = torch.arange(6 * 4).float().reshape(6, 2, 2)
+    t = plots.digit_tiles(imgs, ncols=4, frame=1)
+    assert t.shape == (8, 16)
+    assert torch.equal(t[1:3, 1:3], imgs[0]) and torch.equal(t[1:3, 5:7], imgs[1])
+    assert torch.equal(t[5:7, 1:3], imgs[4]) and t[5:7, 9:].abs().sum() == 0   # the two empty tiles
+    assert t[0].abs().sum() == 0 and t[:, 0].abs().sum() == 0                    # the frame is blank
+    assert torch.equal(plots.digit_tiles(imgs.reshape(6, 4), ncols=4), t)        # rows of H·W pixels too
+    fig, ax = plt.subplots()
+    plots.show_digits(ax, imgs, ncols=3, levels=24, title="t")
+    plots.show_density(ax, d, (-2, 2, -2, 2), "p")
+    plt.close(fig)
+    with pytest.raises(ValueError, match="digit_tiles: images must be"):
+        plots.digit_tiles(torch.zeros(2, 5), ncols=2)
+    with pytest.raises(ValueError, match=r"density_on_grid: extent must be \(x0, x1, y0, y1\)"):
+        plots.density_on_grid(lambda x: x[:, 0], (0, 1), 3)

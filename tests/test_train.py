@@ -173,3 +173,36 @@ def test_seed_defaults_to_zero():
         fit(net, lambda i: got.append(i.clone()) or net.weight.sum() * 0, 1000, steps=2, progress=False, **kw)
         return torch.cat(got)
     assert torch.equal(draws(), draws(seed=0))
+
+
+def test_train_classifier_is_fit_on_the_cross_entropy_and_accuracy_counts_every_row():
+    """train_classifier gives fit's numbers for the cross-entropy (bit for bit: labs 1 and 5 kept
+    theirs); accuracy counts the last, smaller batch, leaves the mode in eval and makes no graph."""
+    from invlab.train import accuracy, train_classifier
+    X, y = torch.randn(50, 3), torch.randint(0, 4, (50,))
+    torch.manual_seed(1)
+    a = nn.Linear(3, 4)
+    b = nn.Linear(3, 4)
+    b.load_state_dict(a.state_dict())
+    got = train_classifier(a, X, y, epochs=3, lr=0.1, batch_size=16, optimizer="adam", seed=5, progress=False)
+    want = fit(b, lambda i: nn.functional.cross_entropy(b(X[i]), y[i]), 50, epochs=3, batch_size=16, lr=0.1,
+               optimizer="adam", seed=5, progress=False)[:, 0]
+    assert torch.equal(got, want) and all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    right = (a(X).argmax(1) == y).sum().item()
+    a.train()
+    for bs in (7, 16, 50, 500):                 # 50 rows: the last batch is smaller for 7 and 16
+        assert accuracy(a, X, y, batch_size=bs) == right / 50
+    assert not a.training
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda A: A(nn.Linear(2, 2), torch.zeros(3, 2), torch.zeros(2, dtype=torch.long)), ValueError,
+     "X and y need one label per row, got 3 rows and 2 labels"),
+    (lambda A: A(nn.Linear(2, 2), [[0.0, 0.0]], torch.zeros(1, dtype=torch.long)), TypeError, "X must be"),
+    (lambda A: A("net", torch.zeros(1, 2), torch.zeros(1, dtype=torch.long)), TypeError, "net must be"),
+])
+def test_classifier_helpers_name_bad_arguments(call, exc, msg):
+    from invlab.train import accuracy, train_classifier
+    for fn, name in ((accuracy, "accuracy"), (lambda *a: train_classifier(*a, epochs=1, lr=0.1), "train_classifier")):
+        with pytest.raises(exc, match=f"{name}: {msg}" if msg.startswith("X and") else msg):
+            call(fn)

@@ -129,6 +129,9 @@ MISTAKES = [
      [("            z = layer(z)\n        return z", "            z = layer(z)\n        return z.detach()")],
      r"got no gradient, so training would never change them: IRevNetBody\.forward must keep the graph"),
     # ---- lab 1, exercise 4: accuracy
+    ("01", "ex4_accuracy", "test_accuracy", "calls the course's accuracy",
+     [("    net.eval()\n    correct = 0\n", "    return invlab.train.accuracy(net, X, y, batch_size)\n    correct = 0\n")],
+     r"accuracy calls the course's own implementation \(invlab\.train\.accuracy\)"),
     ("01", "ex4_accuracy", "test_accuracy", "returns a tensor",
      [("== y[i:i + batch_size].to(dev)).sum().item()", "== y[i:i + batch_size].to(dev)).sum()")],
      r"Python float, got Tensor"),
