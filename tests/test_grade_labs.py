@@ -86,15 +86,20 @@ def test_nothing_handed_back_shows_a_hidden_test(graded):
 
 def test_feedback_is_offline_with_scores_and_messages_on_top(graded):
     lab, out, rows = graded
-    page = (out.parent / "feedback" / "first_only.html").read_text()
-    assert "<script" not in page.lower()
-    assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
-    assert "$$" not in page and "invlab referee" not in page    # math as MathML; no grader lines
+    pages = {name: (out.parent / "feedback" / f"{name}.html").read_text() for name in rows}
+    for page in pages.values():
+        assert "<script" not in page.lower()
+        assert not re.search(r"""<(?:img|link|iframe|script)\b[^>]*(?:src|href)=["']?https?://""", page, re.I)
+        assert "$$" not in page and "invlab referee" not in page    # math as MathML; no grader lines
     points = graded_ids(nbformat.read(build.find_lab(lab, build.SOLUTIONS), as_version=4))
-    first_exercise = next(iter(points))
-    blank = next(g for g in points if g != first_exercise and float(rows["first_only"][g]) == 0)
-    banner = page.index(f'id="grade-{blank}"')
-    assert "0 / " in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 800]
+    for gid, p in points.items():                                   # the solution: every banner at full marks
+        banner = pages["right"].index(f'id="grade-{gid}"')
+        assert f"{p:g} / {p:g} point" in pages["right"][banner:banner + 400], gid
+    if lab in FIRST_ONLY:                                           # a blank exercise: 0 and its error on top
+        page, first_exercise = pages["first_only"], next(iter(points))
+        blank = next(g for g in points if g != first_exercise and float(rows["first_only"][g]) == 0)
+        banner = page.index(f'id="grade-{blank}"')
+        assert "0 / " in page[banner:banner + 400] and "NotImplementedError" in page[banner:banner + 800]
     if lab.startswith("01"):   # a widget falls back to its static figure
         right = (out.parent / "feedback" / "right.html").read_text()
         assert "widget-view+json" not in right and "data:image/png;base64" in right[right.index("image_slider"):][:200_000]
