@@ -206,3 +206,37 @@ def test_classifier_helpers_name_bad_arguments(call, exc, msg):
     for fn, name in ((accuracy, "accuracy"), (lambda *a: train_classifier(*a, epochs=1, lr=0.1), "train_classifier")):
         with pytest.raises(exc, match=f"{name}: {msg}" if msg.startswith("X and") else msg):
             call(fn)
+
+
+def test_classifier_helpers_defaults_and_edges(capfd):
+    """train_classifier's defaults are lab 1's recipe (SGD, momentum 0.9, batches of 64, seed 0,
+    a progress bar); accuracy's default batch is 500 rows, batches of one row work, and a net that
+    is right everywhere scores exactly 1 (no row skipped)."""
+    from invlab.train import accuracy, train_classifier
+    X, y = torch.randn(130, 3), torch.randint(0, 3, (130,))
+    torch.manual_seed(2)
+    a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+    b.load_state_dict(a.state_dict())
+    got = train_classifier(a, X, y, epochs=2, lr=0.05)
+    assert "training Linear" in capfd.readouterr().err              # the bar, on stderr
+    want = fit(b, lambda i: nn.functional.cross_entropy(b(X[i]), y[i]), 130, epochs=2, batch_size=64, lr=0.05,
+               optimizer="sgd", momentum=0.9, seed=0, progress=False)[:, 0]
+    assert torch.equal(got, want)
+
+    class Spy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w, self.sizes = nn.Parameter(torch.zeros(())), []
+
+        def forward(self, x):
+            self.sizes.append(len(x))
+            return nn.functional.one_hot(x[:, 0].long(), 3).float() + 0 * self.w
+
+    spy, Xs = Spy(), torch.zeros(1001, 2)
+    Xs[:, 0] = torch.arange(1001) % 3
+    assert accuracy(spy, Xs, (torch.arange(1001) % 3)) == 1.0 and spy.sizes == [500, 500, 1]
+    spy.sizes.clear()
+    assert accuracy(spy, Xs[:4], torch.tensor([0, 1, 2, 1]), batch_size=1) == 0.75 and spy.sizes == [1] * 4
+    for fn in (accuracy, lambda *a: train_classifier(*a, epochs=1, lr=0.1)):
+        with pytest.raises(TypeError, match="y must be"):
+            fn(nn.Linear(2, 2), torch.zeros(2, 2), [0, 1])
