@@ -216,7 +216,7 @@ def run(job: Job) -> None:
     t0 = time.time()
     try:
         proc = run_nbgrader(course, "autograde", m.name, "--student", res.student, "--force",
-                            extra_env=env, timeout=m.timeout * max(1, len(job.nb.cells)) + 120, warm=True)
+                            extra_env=env, timeout=m.timeout * max(1, len(job.nb.cells)) + 120)
         job.log = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
         res.status, res.timed_out, job.done = "timed_out", True, True
